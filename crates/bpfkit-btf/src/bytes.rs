@@ -1,0 +1,126 @@
+//! Shared, immutable byte storage that BTF views borrow from.
+//!
+//! A vmlinux BTF is ~5 MB and every module's split BTF refers back to it, so bpfkit never copies
+//! BTF bytes: a [`Btf`](crate::Btf) keeps a cheap handle to the bytes it was parsed from (a heap
+//! buffer, a `'static` slice or a memory-mapped file) and hands out views into them.
+
+use std::fs::File;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{BtfError, Result};
+
+enum Owner {
+    Heap(Box<[u8]>),
+    Static(&'static [u8]),
+    Mapped(memmap2::Mmap),
+}
+
+impl Owner {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Owner::Heap(b) => b,
+            Owner::Static(s) => s,
+            Owner::Mapped(m) => m,
+        }
+    }
+}
+
+/// A cheaply clonable, immutable window onto bytes owned elsewhere (heap, static or mmap).
+///
+/// Cloning shares the storage; [`BtfBytes::slice`] narrows the window without copying, which is
+/// how the `.BTF` section of an ELF file becomes a BTF blob.
+#[derive(Clone)]
+pub struct BtfBytes {
+    owner: Arc<Owner>,
+    range: Range<usize>,
+}
+
+impl BtfBytes {
+    /// Takes ownership of a heap buffer.
+    pub fn from_vec(bytes: Vec<u8>) -> Self {
+        let len = bytes.len();
+        BtfBytes { owner: Arc::new(Owner::Heap(bytes.into_boxed_slice())), range: 0..len }
+    }
+
+    /// Borrows bytes that live forever (`include_bytes!`, leaked buffers).
+    pub fn from_static(bytes: &'static [u8]) -> Self {
+        BtfBytes { owner: Arc::new(Owner::Static(bytes)), range: 0..bytes.len() }
+    }
+
+    /// Maps a file read-only, falling back to reading it when it cannot be mapped
+    /// (sysfs files on older kernels, pipes, empty files).
+    ///
+    /// The mapping assumes the file is not modified while mapped, as with any `mmap`: kernel
+    /// BTF in sysfs and build artifacts satisfy this.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let io_err = |source| BtfError::Io { path: path.display().to_string(), source };
+        let file = File::open(path).map_err(io_err)?;
+        let meta = file.metadata().map_err(io_err)?;
+        if meta.is_file() && meta.len() > 0 {
+            // SAFETY: the map is read-only and private to this handle; we never create mutable
+            // references into it. Modification of the file by another process while mapped would
+            // change the bytes under us: the documented contract of this function excludes that.
+            if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+                // sysfs may accept the map but expose fewer bytes than the reported size.
+                if map.len() as u64 == meta.len() {
+                    let len = map.len();
+                    return Ok(BtfBytes { owner: Arc::new(Owner::Mapped(map)), range: 0..len });
+                }
+            }
+        }
+        let bytes = std::fs::read(path).map_err(io_err)?;
+        Ok(Self::from_vec(bytes))
+    }
+
+    /// The bytes in this window.
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        // Ranges are only ever created within the owner's bounds; `get` keeps this panic-free.
+        self.owner.as_slice().get(self.range.clone()).unwrap_or(&[])
+    }
+
+    /// Length of the window.
+    pub fn len(&self) -> usize {
+        self.range.len()
+    }
+
+    /// Whether the window is empty.
+    pub fn is_empty(&self) -> bool {
+        self.range.is_empty()
+    }
+
+    /// A sub-window sharing the same storage; `None` if `range` is not within this window.
+    pub fn slice(&self, range: Range<usize>) -> Option<BtfBytes> {
+        if range.start > range.end || range.end > self.len() {
+            return None;
+        }
+        let start = self.range.start + range.start;
+        Some(BtfBytes { owner: self.owner.clone(), range: start..start + range.len() })
+    }
+
+    /// Whether the bytes are a memory map (for reporting memory use).
+    pub fn is_mapped(&self) -> bool {
+        matches!(*self.owner, Owner::Mapped(_))
+    }
+}
+
+impl From<Vec<u8>> for BtfBytes {
+    fn from(v: Vec<u8>) -> Self {
+        Self::from_vec(v)
+    }
+}
+
+impl From<&'static [u8]> for BtfBytes {
+    fn from(s: &'static [u8]) -> Self {
+        Self::from_static(s)
+    }
+}
+
+impl std::fmt::Debug for BtfBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BtfBytes({} bytes{})", self.len(), if self.is_mapped() { ", mapped" } else { "" })
+    }
+}
