@@ -60,10 +60,11 @@ impl BtfBytes {
         let file = File::open(path).map_err(io_err)?;
         let meta = file.metadata().map_err(io_err)?;
         if meta.is_file() && meta.len() > 0 {
-            // SAFETY: the map is read-only and private to this handle; we never create mutable
-            // references into it. Modification of the file by another process while mapped would
-            // change the bytes under us: the documented contract of this function excludes that.
-            if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+            // SAFETY: a private read-only mapping (MAP_PRIVATE: sysfs BTF refuses shared maps); we
+            // never create mutable references into it. Modification of the file by another
+            // process while mapped would change the bytes under us: the documented contract of
+            // this function excludes that.
+            if let Ok(map) = unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) } {
                 // sysfs may accept the map but expose fewer bytes than the reported size.
                 if map.len() as u64 == meta.len() {
                     let len = map.len();
