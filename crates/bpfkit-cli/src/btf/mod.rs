@@ -1,0 +1,5 @@
+//! `bpfkit btf ...` subcommands.
+
+pub mod dump;
+pub mod inspect;
+pub mod source;
