@@ -188,12 +188,12 @@ fn json_str(out: &mut impl Write, s: &str) -> io::Result<()> {
             _ => None,
         };
         if let Some(e) = escape {
-            out.write_all(s[start..i].as_bytes())?;
+            out.write_all(&s.as_bytes()[start..i])?;
             out.write_all(e.as_bytes())?;
             start = i + c.len_utf8();
         }
     }
-    out.write_all(s[start..].as_bytes())?;
+    out.write_all(&s.as_bytes()[start..])?;
     out.write_all(b"\"")
 }
 
