@@ -10,7 +10,7 @@ use crate::elf;
 use crate::endian::Endian;
 use crate::error::{BtfError, Result};
 use crate::header::Header;
-use crate::kind::{Info, Kind};
+use crate::kind::Kind;
 use crate::layout::Layout;
 use crate::names::NameLookup;
 use crate::types::Type;
@@ -44,6 +44,8 @@ pub struct Btf {
     first_id: TypeId,
     first_str: u32,
     offsets: Box<[u32]>,
+    /// Raw kind of each own type: lets kind filters scan 1 byte per type instead of records.
+    kinds: Box<[u8]>,
     pub(crate) names: NameLookup,
 }
 
@@ -112,7 +114,7 @@ impl Btf {
             strings_end,
             layout: layout_view,
         };
-        let offsets = walk.run()?.into_boxed_slice();
+        let (offsets, kinds) = walk.run()?;
         Ok(Btf {
             bytes,
             header,
@@ -122,7 +124,8 @@ impl Btf {
             base,
             first_id,
             first_str,
-            offsets,
+            offsets: offsets.into_boxed_slice(),
+            kinds: kinds.into_boxed_slice(),
             names: NameLookup::default(),
         })
     }
@@ -243,8 +246,12 @@ impl Btf {
     /// The kind of `id` without building a full view (`None` for void or out of range).
     pub fn kind_of(&self, id: TypeId) -> Option<Kind> {
         let owner = self.owner_of(id)?;
-        let off = *owner.offsets.get((id - owner.first_id) as usize)? as usize;
-        Kind::from_raw(Info::decode(owner.endian().read_u32(owner.own_type_section(), off + 4)).kind)
+        Kind::from_raw(*owner.kinds.get((id - owner.first_id) as usize)?)
+    }
+
+    /// Raw kinds of the own types, in id order.
+    pub(crate) fn own_kinds(&self) -> &[u8] {
+        &self.kinds
     }
 
     /// The NUL-terminated string at `offset` (bases included), without the NUL.

@@ -119,7 +119,7 @@ impl Kind {
     }
 
     /// Bytes of fixed data after the 12-byte header (0 for `Unknown`: ask the layout section).
-    pub fn info_size(self) -> usize {
+    pub const fn info_size(self) -> usize {
         match self {
             Kind::Int | Kind::Var | Kind::DeclTag => 4,
             Kind::Array => 12,
@@ -128,7 +128,7 @@ impl Kind {
     }
 
     /// Bytes per `vlen` element (0 for kinds whose vlen is not a count).
-    pub fn elem_size(self) -> usize {
+    pub const fn elem_size(self) -> usize {
         match self {
             Kind::Struct | Kind::Union | Kind::Datasec | Kind::Enum64 => 12,
             Kind::Enum | Kind::FuncProto => 8,

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use crate::TypeId;
 use crate::btf::Btf;
-use crate::kind::{Info, Kind};
+use crate::kind::Kind;
 
 /// Lazily built name lookup state of one blob.
 #[derive(Default)]
@@ -99,7 +99,7 @@ impl Btf {
 
     #[inline]
     fn own_kind_raw(&self, index: usize) -> u8 {
-        Info::decode(self.endian().read_u32(self.own_type_section(), self.own_offset(index) + 4)).kind
+        self.own_kinds().get(index).copied().unwrap_or(0)
     }
 
     /// `Some(first_named)` if own types are sorted by name; checked once, no allocation.
@@ -141,6 +141,7 @@ impl Btf {
                 Some(_) => self.own_kind_raw(i) > 19,
             };
             let members: Vec<u32> = (0..self.own_type_count()).filter(|&i| wanted(i)).map(|i| i as u32).collect();
+            // Pass 2 touches only the members' names.
             let cap = (members.len() * 2).next_power_of_two().max(16);
             let mask = cap - 1;
             let mut slots = vec![0u64; cap].into_boxed_slice();
