@@ -26,10 +26,10 @@ pub(crate) struct NameLookup {
     by_kind: [OnceLock<HashIndex>; 20],
 }
 
-/// Open addressing, linear probing; slots hold `hash << 32 | (index + 1)`, 0 = empty.
-/// Entries for one name are met in insertion (= ascending id) order.
+/// Open addressing, linear probing; slots hold `index + 1` of a type, 0 = empty. Entries for
+/// one name are met in insertion (= ascending id) order.
 struct HashIndex {
-    slots: Box<[u64]>,
+    slots: Box<[u32]>,
     mask: usize,
 }
 
@@ -40,6 +40,45 @@ pub enum NameIndexKind {
     SortedByName,
     /// A hash index was built.
     Hashed,
+}
+
+/// Eight bytes at `i` (zero past the end), little-endian so that byte `k` is bits `8k..8k+8`.
+#[inline(always)]
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    if let Some(chunk) = bytes.get(i..i + 8) {
+        w.copy_from_slice(chunk);
+    } else if let Some(rest) = bytes.get(i..) {
+        w[..rest.len()].copy_from_slice(rest);
+    }
+    u64::from_le_bytes(w)
+}
+
+/// `strcmp(a, b) <= 0` for the NUL-terminated strings starting `a` and `b`, eight bytes at a
+/// time (a slice's end counts as a NUL).
+#[inline]
+fn cstr_le(a: &[u8], b: &[u8]) -> bool {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut i = 0;
+    loop {
+        let (wa, wb) = (word_at(a, i), word_at(b, i));
+        // Exact per-byte zero mask of `wa` (0x80 in each byte that is 0).
+        let zero = !(((wa & LOW7) + LOW7) | wa | LOW7);
+        if wa == wb {
+            if zero != 0 || i >= a.len() {
+                return true; // equal strings
+            }
+            i += 8;
+            continue;
+        }
+        let first_diff = (wa ^ wb).trailing_zeros() / 8;
+        let first_nul = if zero != 0 { zero.trailing_zeros() / 8 } else { 8 };
+        if first_nul < first_diff {
+            return true; // both end before they differ: equal
+        }
+        let shift = first_diff * 8;
+        return (wa >> shift) as u8 <= (wb >> shift) as u8;
+    }
 }
 
 /// Length of the NUL-terminated string at the start of `bytes` (all of it if there is no NUL),
@@ -106,27 +145,50 @@ impl Btf {
     fn sorted_from(&self) -> Option<usize> {
         *self.names.sorted.get_or_init(|| {
             let n = self.own_type_count();
-            let mut first_named = n;
-            let mut prev: &[u8] = b"";
-            let (types, strings, first_str) = (self.own_type_section(), self.own_strings(), self.first_string_offset());
-            let mut touched = 0u8;
-            for i in 0..n {
-                // Names are scattered over the string section: touch the one a few types ahead
-                // so its cache miss overlaps with this comparison (a 2x speedup on vmlinux).
-                let ahead = self.endian().read_u32(types, self.own_offset(i + 16)).wrapping_sub(first_str);
-                touched ^= strings.get(ahead as usize).copied().unwrap_or(0);
-                let name = self.own_name(i);
-                if name < prev {
-                    return None;
-                }
-                if first_named == n && !name.is_empty() {
-                    first_named = i;
-                }
-                prev = name;
-            }
-            std::hint::black_box(touched);
-            Some(first_named)
+            self.sorted_range(0, n).map(|first| first.unwrap_or(n))
         })
+    }
+
+    /// Whether own types `start..end` are in ascending name order; `Some(first named index)`.
+    fn sorted_range(&self, start: usize, end: usize) -> Option<Option<usize>> {
+        let types = self.own_type_section();
+        let strings = self.own_strings();
+        let (e, first_str) = (self.endian(), self.first_string_offset());
+        let mut first_named = None;
+        let mut prev: &[u8] = b"\0";
+        let mut touched = 0u8;
+        for i in start..end {
+            // Names are scattered over the string section: touch the one a few types ahead so
+            // its cache miss overlaps with this comparison.
+            let ahead = e.read_u32(types, self.own_offset(i + 16)).wrapping_sub(first_str);
+            touched ^= strings.get(ahead as usize).copied().unwrap_or(0);
+            let off = e.read_u32(types, self.own_offset(i));
+            // The name as the rest of the string section from its first byte (NUL-terminated).
+            let tail = match off.checked_sub(first_str).and_then(|r| strings.get(r as usize..)) {
+                Some(tail) => tail,
+                // A split's name in its base's strings: rare, compare the slow way.
+                None => {
+                    let name = self.own_name(i);
+                    if name < &prev[..cstr_len(prev)] {
+                        return None;
+                    }
+                    prev = b"\0";
+                    if first_named.is_none() && !name.is_empty() {
+                        first_named = Some(i);
+                    }
+                    continue;
+                }
+            };
+            if !cstr_le(prev, tail) {
+                return None;
+            }
+            if first_named.is_none() && tail.first().is_some_and(|&b| b != 0) {
+                first_named = Some(i);
+            }
+            prev = tail;
+        }
+        std::hint::black_box(touched);
+        Some(first_named)
     }
 
     fn hash_index(&self, kind: Option<u8>) -> &HashIndex {
@@ -135,27 +197,27 @@ impl Btf {
             Some(raw) => &self.names.by_kind[if raw <= 19 { raw as usize } else { 0 }],
         };
         cell.get_or_init(|| {
-            let wanted = |i: usize| match kind {
+            let kinds = self.own_kinds();
+            let wanted = |raw: u8| match kind {
                 None => true,
-                Some(raw) if raw <= 19 => self.own_kind_raw(i) == raw,
-                Some(_) => self.own_kind_raw(i) > 19,
+                Some(k) if k <= 19 => raw == k,
+                Some(_) => raw > 19,
             };
-            let members: Vec<u32> = (0..self.own_type_count()).filter(|&i| wanted(i)).map(|i| i as u32).collect();
-            // Pass 2 touches only the members' names.
-            let cap = (members.len() * 2).next_power_of_two().max(16);
+            let count = kinds.iter().filter(|&&raw| wanted(raw)).count();
+            // Load factor <= 3/4 keeps probes short; 4-byte slots keep the table small.
+            let cap = (count + count / 3 + 1).next_power_of_two().max(16);
             let mask = cap - 1;
-            let mut slots = vec![0u64; cap].into_boxed_slice();
-            for i in members {
-                let name = self.own_name(i as usize);
+            let mut slots = vec![0u32; cap].into_boxed_slice();
+            for (i, _) in kinds.iter().enumerate().filter(|&(_, &raw)| wanted(raw)) {
+                let name = self.own_name(i);
                 if name.is_empty() {
                     continue;
                 }
-                let h = hash_name(name);
-                let mut s = h as usize & mask;
+                let mut s = hash_name(name) as usize & mask;
                 while slots[s] != 0 {
                     s = (s + 1) & mask;
                 }
-                slots[s] = (h as u64) << 32 | (i as u64 + 1);
+                slots[s] = i as u32 + 1;
             }
             HashIndex { slots, mask }
         })
@@ -199,15 +261,14 @@ impl Btf {
             }
             None => {
                 let HashIndex { slots, mask } = self.hash_index(kind);
-                let h = hash_name(name);
-                let mut s = h as usize & mask;
+                let mut s = hash_name(name) as usize & mask;
                 loop {
                     let slot = slots[s];
                     if slot == 0 {
                         break;
                     }
-                    let index = (slot as u32 as usize).wrapping_sub(1);
-                    if (slot >> 32) as u32 == h && self.own_name(index) == name {
+                    let index = slot as usize - 1;
+                    if self.own_name(index) == name {
                         visit(first + index as u32)?;
                     }
                     s = (s + 1) & mask;
@@ -282,5 +343,43 @@ impl Btf {
             ControlFlow::Continue(())
         });
         found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cstr_le, cstr_len};
+
+    #[test]
+    fn word_compare_matches_strcmp() {
+        let words: [&[u8]; 14] = [
+            b"",
+            b"a",
+            b"ab",
+            b"abc",
+            b"abcdefgh",
+            b"abcdefghi",
+            b"abcdefgh\xff",
+            b"abcdefgi",
+            b"b",
+            b"\xff",
+            b"bpf_prog",
+            b"bpf_prog_aux",
+            b"bpf_prog_array",
+            b"zzzzzzzzzzzzzzzzz",
+        ];
+        for a in words {
+            for b in words {
+                // As they sit in a string section: NUL-terminated, followed by other bytes.
+                let mut ta = a.to_vec();
+                ta.extend_from_slice(b"\0junkjunk");
+                let mut tb = b.to_vec();
+                tb.extend_from_slice(b"\0xx");
+                assert_eq!(cstr_le(&ta, &tb), a <= b, "{a:?} <= {b:?}");
+                assert_eq!(cstr_len(&ta), a.len());
+                // A section end works as a terminator too.
+                assert_eq!(cstr_le(a, b), a <= b, "unterminated {a:?} <= {b:?}");
+            }
+        }
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bpfkit_btf::{
-    linkage, Btf, BtfBuilder, BtfError, Endian, HeaderFault, IntEncoding, Kind, MemberSpec, TypeDetails, TypeFault,
-    VarSecinfo,
+    Btf, BtfBuilder, BtfError, Endian, HeaderFault, IntEncoding, Kind, MemberSpec, TypeDetails, TypeFault, VarSecinfo,
+    linkage,
 };
 
 /// xorshift64*: deterministic, dependency-free.
@@ -109,10 +109,11 @@ const EXTREMES: [u32; 10] = [0, 1, 2, 3, 0xff, 0xffff, 0x00ff_ffff, 0x7fff_ffff,
 fn mutate(rng: &mut Rng, good: &[u8], endian: Endian) -> Vec<u8> {
     let mut blob = good.to_vec();
     let type_len = [good[12], good[13], good[14], good[15]];
-    let types_end = 24 + match endian {
-        Endian::Little => u32::from_le_bytes(type_len),
-        Endian::Big => u32::from_be_bytes(type_len),
-    } as usize;
+    let types_end = 24
+        + match endian {
+            Endian::Little => u32::from_le_bytes(type_len),
+            Endian::Big => u32::from_be_bytes(type_len),
+        } as usize;
     match rng.below(7) {
         // Truncate anywhere.
         0 => blob.truncate(rng.below(good.len())),
@@ -252,7 +253,11 @@ fn precise_errors_for_targeted_damage() {
     put_u32(&mut bad, ptr_at, 0x00ff_0000, Endian::Little);
     assert!(matches!(
         Btf::parse(bad),
-        Err(BtfError::BadType { id: 2, fault: TypeFault::BadNameOffset { field: "name", offset: 0x00ff_0000, .. }, .. })
+        Err(BtfError::BadType {
+            id: 2,
+            fault: TypeFault::BadNameOffset { field: "name", offset: 0x00ff_0000, .. },
+            ..
+        })
     ));
     // A vlen that runs past the type section.
     let mut bad = good.clone();
