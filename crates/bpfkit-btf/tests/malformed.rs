@@ -71,8 +71,8 @@ fn exercise(btf: &Btf) -> usize {
                     seen += 1;
                 }
             }
-            TypeDetails::Enum(es) => seen += es.map(|e| e.value() as usize).count(),
-            TypeDetails::Enum64(es) => seen += es.map(|e| e.value() as usize).count(),
+            TypeDetails::Enum(es) => seen += es.inspect(|e| _ = e.value()).count(),
+            TypeDetails::Enum64(es) => seen += es.inspect(|e| _ = e.value()).count(),
             TypeDetails::FuncProto { params, .. } => seen += params.count(),
             TypeDetails::Datasec(vs) => seen += vs.count(),
             _ => {}
