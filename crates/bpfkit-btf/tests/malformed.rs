@@ -248,6 +248,17 @@ fn precise_errors_for_targeted_damage() {
         }
         other => panic!("{other:?}"),
     }
+    // The first id past the last type is out of range; the last type itself is fine.
+    let end = Btf::parse(good.clone()).unwrap().type_count();
+    let mut bad = good.clone();
+    put_u32(&mut bad, ptr_at + 8, end, Endian::Little);
+    assert!(matches!(
+        Btf::parse(bad),
+        Err(BtfError::BadType { id: 2, fault: TypeFault::BadTypeRef { target, .. }, .. }) if target == end
+    ));
+    let mut ok = good.clone();
+    put_u32(&mut ok, ptr_at + 8, end - 1, Endian::Little);
+    assert!(Btf::parse(ok).is_ok());
     // A name offset past the strings.
     let mut bad = good.clone();
     put_u32(&mut bad, ptr_at, 0x00ff_0000, Endian::Little);
@@ -259,6 +270,17 @@ fn precise_errors_for_targeted_damage() {
             ..
         })
     ));
+    // The first offset past the strings is out of range too (off-by-one guard).
+    let str_len = le(&good, 20);
+    let mut bad = good.clone();
+    put_u32(&mut bad, ptr_at, str_len, Endian::Little);
+    assert!(matches!(
+        Btf::parse(bad),
+        Err(BtfError::BadType { id: 2, fault: TypeFault::BadNameOffset { offset, .. }, .. }) if offset == str_len
+    ));
+    let mut ok = good.clone();
+    put_u32(&mut ok, ptr_at, str_len - 1, Endian::Little);
+    assert!(Btf::parse(ok).is_ok(), "the last string byte (its NUL: an empty name) is a valid offset");
     // A vlen that runs past the type section.
     let mut bad = good.clone();
     put_u32(&mut bad, ptr_at + 4, (4 << 24) | 0xffff, Endian::Little);
