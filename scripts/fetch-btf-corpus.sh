@@ -1,129 +1,330 @@
 #!/usr/bin/env bash
-# Fetches and caches a corpus of real kernel BTF for bpfkit's tests and benchmark:
-#   <root>/6.1/vmlinux    Debian bookworm 6.1 vmlinux ELF (from the image's bzImage, xz payload)
-#   <root>/6.12/vmlinux   Debian trixie 6.12 vmlinux ELF (zstd payload)
-#   <root>/sid/vmlinux    newest Debian sid kernel's BTF-only vmlinux (from its headers package)
-#   <root>/sid/modules/   every module of that kernel, decompressed (.ko)
-# with <root>/<name>/VERSION naming the exact Debian kernel. Downloads go through a private apt
-# configuration under the cache; the system's apt sources are never read or changed.
+# Fetches and caches a corpus of real kernel BTF for bpfkit's tests and benchmark, outside the
+# checkout:
+#   <root>/6.1/vmlinux     Debian bookworm 6.1 vmlinux ELF (decompressed from the bzImage, xz)
+#   <root>/6.12/vmlinux    Debian trixie 6.12 vmlinux ELF (zstd payload)
+#   <root>/sid/vmlinux     newest Debian sid kernel's BTF-only vmlinux (from its headers package)
+#   <root>/sid/modules/    every module of that kernel, decompressed (kernel/**/*.ko)
+#   <root>/<name>/VERSION  the exact Debian kernel version (e.g. 6.1.0-56-amd64)
+#   <root>/<name>/.complete  written last; a kernel without it is fetched again
+# where <root> is ${BPFKIT_CACHE:-~/.cache/bpfkit}/corpus. Packages come through a private apt
+# configuration under ${BPFKIT_CACHE}/apt (the machine's apt sources are never read or changed)
+# and the .debs stay in ${BPFKIT_CACHE}/debs so a rebuild does not download again.
 #
-# Env: BPFKIT_CACHE (default ~/.cache/bpfkit), BPFKIT_KERNEL_6_1, BPFKIT_KERNEL_6_12 and
-# BPFKIT_KERNEL_SID pin exact versions (e.g. 6.1.0-56-amd64, 6.12.107+deb13-amd64,
-# 7.2.13+deb14-amd64). `--print-root` prints the corpus root and does nothing else.
+# Usage: fetch-btf-corpus.sh [--refresh] | --print-root | --help
+#   (no option)   fetch whatever is missing; a complete corpus is reused as is (no network)
+#   --refresh     look up the newest versions again and refetch kernels that changed
+#   --print-root  print the corpus root and exit
+# Env: BPFKIT_CACHE (cache root), BPFKIT_KERNEL_6_1, BPFKIT_KERNEL_6_12, BPFKIT_KERNEL_SID pin
+# exact versions (6.1.0-56-amd64, 6.12.107+deb13-amd64, 7.2.13+deb14-amd64) instead of the
+# newest one available.
+# stdout: one line per kernel, then the corpus root. Progress and errors go to stderr.
 set -euo pipefail
 
-CACHE=${BPFKIT_CACHE:-$HOME/.cache/bpfkit}
-ROOT=$CACHE/corpus
-if [ "${1:-}" = "--print-root" ]; then
-  echo "$ROOT"
-  exit 0
-fi
+me=fetch-btf-corpus
+die() { echo "$me: error: $*" >&2; exit 1; }
+say() { echo "$me: $*" >&2; }
 
-die() { echo "fetch-btf-corpus: $*" >&2; exit 1; }
-for tool in apt-get apt-cache dpkg-deb xz zstd python3; do
-  command -v "$tool" >/dev/null || die "$tool is missing (apt-get install xz-utils zstd)"
+CACHE=${BPFKIT_CACHE:-${HOME:?HOME is not set (set BPFKIT_CACHE)}/.cache/bpfkit}
+case $CACHE in /*) ;; *) CACHE=$PWD/$CACHE ;; esac
+ROOT=$CACHE/corpus
+
+refresh=0
+for arg in "$@"; do
+  case $arg in
+    --print-root) echo "$ROOT"; exit 0 ;;
+    --refresh) refresh=1 ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) die "unknown argument '$arg' (try --help)" ;;
+  esac
 done
 
-complete() { [ -f "$ROOT/$1/.complete" ]; }
-if complete 6.1 && complete 6.12 && complete sid; then
-  for k in 6.1 6.12 sid; do echo "corpus $k: $(cat "$ROOT/$k/VERSION") -> $ROOT/$k (cached)"; done
-  echo "$ROOT"
-  exit 0
+KERNELS=(6.1 6.12 sid)
+pin_of() {
+  case $1 in
+    6.1) echo "${BPFKIT_KERNEL_6_1:-}" ;;
+    6.12) echo "${BPFKIT_KERNEL_6_12:-}" ;;
+    sid) echo "${BPFKIT_KERNEL_SID:-}" ;;
+  esac
+}
+
+# True when <root>/$1 is complete and holds version $2 (any version when $2 is empty).
+is_current() {
+  local dir=$ROOT/$1
+  [ -f "$dir/.complete" ] && [ -f "$dir/VERSION" ] || return 1
+  [ -z "$2" ] || [ "$(<"$dir/VERSION")" = "$2" ]
+}
+cached_line() { echo "corpus $1: $(<"$ROOT/$1/VERSION") -> $ROOT/$1 (cached)"; }
+
+# Fast path: everything present (and matching the pins); no tools, no network, no lock.
+if [ "$refresh" = 0 ]; then
+  all=1
+  for k in "${KERNELS[@]}"; do is_current "$k" "$(pin_of "$k")" || { all=0; break; }; done
+  if [ "$all" = 1 ]; then
+    for k in "${KERNELS[@]}"; do cached_line "$k"; done
+    echo "$ROOT"
+    exit 0
+  fi
 fi
+
+# ---------------------------------------------------------------------------------------------
+# Slow path: something has to be fetched or built.
+
+missing=()
+for pair in apt-get:apt apt-cache:apt dpkg-deb:dpkg tar:tar xz:xz-utils zstd:zstd; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair%%:*} (Debian package ${pair#*:})")
+done
+[ ${#missing[@]} = 0 ] || die "missing tools: $(IFS=,; echo "${missing[*]}" | sed 's/,/, /g')"
+case $CACHE in *'"'* | *$'\n'*) die "BPFKIT_CACHE must not contain quotes or newlines: $CACHE" ;; esac
 
 APT=$CACHE/apt
-mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/etc/preferences.d" "$CACHE/debs" "$ROOT"
+APTCONF=$APT/apt.conf
+mkdir -p "$ROOT" "$CACHE/debs" "$APT/etc/preferences.d" "$APT/lists/partial" "$APT/cache/archives/partial"
+
+# One run at a time per cache (tests may start several); the corpus is re-checked under the lock.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE/.lock"
+  flock -n 9 || { say "waiting for another run on $CACHE"; flock 9; }
+fi
+rm -rf "$CACHE"/.stage.* # leftovers of killed runs (only ever touched under the lock)
+STAGE=$(mktemp -d "$CACHE/.stage.XXXXXX")
+trap 'rm -rf "$STAGE"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The private apt configuration. APT_CONFIG is read before the system's apt.conf.d, so it is
+# passed again with -c (read after it) to win over e.g. docker-clean's empty pkgcache and to drop
+# the system's update hooks. Only amd64 Packages indices are fetched (no DEP-11, translations).
 key=/usr/share/keyrings/debian-archive-keyring.gpg
-cat > "$APT/etc/sources.list" <<X
-deb [signed-by=$key] http://deb.debian.org/debian sid main
-deb [signed-by=$key] http://deb.debian.org/debian trixie main
-deb [signed-by=$key] http://deb.debian.org/debian bookworm main
-deb [signed-by=$key] http://deb.debian.org/debian-security bookworm-security main
-X
-cat > "$APT/apt.conf" <<X
+opts="arch=amd64 target=Packages signed-by=$key"
+cat >"$APT/etc/sources.list" <<EOF
+deb [$opts] http://deb.debian.org/debian sid main
+deb [$opts] http://deb.debian.org/debian trixie main
+deb [$opts] http://deb.debian.org/debian bookworm main
+deb [$opts] http://deb.debian.org/debian-security bookworm-security main
+EOF
+cat >"$APTCONF" <<EOF
 Dir::Etc::sourcelist "$APT/etc/sources.list";
 Dir::Etc::sourceparts "-";
-Dir::State::lists "$APT/lists";
-Dir::Cache "$APT/cache";
+Dir::Etc::preferences "$APT/etc/preferences";
 Dir::Etc::preferencesparts "$APT/etc/preferences.d";
+Dir::State::lists "$APT/lists";
+Dir::State::status "$APT/status";
+Dir::State::extended_states "$APT/extended_states";
+Dir::Cache "$APT/cache";
+Dir::Cache::pkgcache "pkgcache.bin";
+Dir::Cache::srcpkgcache "";
+APT::Architecture "amd64";
+#clear APT::Architectures;
+APT::Architectures { "amd64"; };
+#clear Acquire::Languages;
+Acquire::Languages { "none"; };
+#clear APT::Update::Pre-Invoke;
+#clear APT::Update::Post-Invoke;
+#clear APT::Update::Post-Invoke-Success;
 APT::Sandbox::User "root";
-X
-export APT_CONFIG=$APT/apt.conf
-apt-get -qq update >/dev/null 2>&1 || apt-get update >&2 || die "apt-get update failed"
+EOF
+[ -f "$APT/status" ] || : >"$APT/status"
+export APT_CONFIG=$APTCONF
+apt_get() { apt-get -c "$APTCONF" -o APT::Sandbox::User=root "$@"; }
+apt_cache() { apt-cache -c "$APTCONF" "$@"; }
 
-# Newest package version suffix matching a regex over package names (one capture: the version).
+lists_fresh=0
+update_lists() {
+  [ "$lists_fresh" = 0 ] || return 0
+  [ -f "$key" ] || die "$key is missing (apt-get install debian-archive-keyring)"
+  say "updating package lists (private config $APTCONF)"
+  apt_get -qq -o APT::Update::Error-Mode=any update >"$STAGE/update.log" 2>&1 ||
+    { cat "$STAGE/update.log" >&2; die "apt-get update failed (private config $APTCONF)"; }
+  lists_fresh=1
+}
+
+# The newest version <v> for which linux-image-<v> (etc.) exists; $1 = package name prefix,
+# $2 = ERE the part after the prefix must match.
 newest() {
-  apt-cache search --names-only "$1" | sed -nE "s/^$2 - .*/\1/p" | sort -V | tail -n 1
+  apt_cache pkgnames "$1" | sed -n "s/^$1//p" | { grep -E "^($2)\$" || true; } | sort -V | tail -n 1
 }
-
-# Downloads a package into the deb cache (once) and prints the .deb path.
-download() {
-  local pkg=$1 deb
-  deb=$(ls "$CACHE/debs/${pkg}_"*.deb 2>/dev/null | head -n 1 || true)
-  if [ -z "$deb" ]; then
-    (cd "$CACHE/debs" && apt-get download -qq "$pkg" >/dev/null) || die "cannot download $pkg"
-    deb=$(ls "$CACHE/debs/${pkg}_"*.deb | head -n 1)
-  fi
-  echo "$deb"
-}
-
-# Decompresses the vmlinux ELF embedded in a bzImage; $2 is the payload magic (hex), $3 the tool.
-extract_vmlinux() {
-  local image=$1 magic=$2 tool=$3 out=$4 off
-  off=$(python3 -c 'import sys; print(open(sys.argv[1], "rb").read().find(bytes.fromhex(sys.argv[2])))' "$image" "$magic")
-  [ "$off" -ge 0 ] || die "no $tool payload in $image"
-  tail -c +$((off + 1)) "$image" | "$tool" -dc > "$out.tmp" 2>/dev/null || true
-  [ "$(head -c 4 "$out.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || die "$image: payload is not an ELF file"
-  mv "$out.tmp" "$out"
-}
-
-fetch_image_kernel() { # name, version, magic, tool
-  local name=$1 ver=$2 dir=$ROOT/$1 tmp
-  if complete "$name" && [ "$(cat "$dir/VERSION")" = "$ver" ]; then
-    echo "corpus $name: $ver -> $dir (cached)"; return
-  fi
-  rm -rf "$dir"; mkdir -p "$dir"
-  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' RETURN
-  dpkg-deb -x "$(download "linux-image-$ver")" "$tmp"
-  extract_vmlinux "$tmp/boot/vmlinuz-$ver" "$3" "$4" "$dir/vmlinux"
-  echo "$ver" > "$dir/VERSION"; touch "$dir/.complete"
-  echo "corpus $name: $ver -> $dir"
-}
-
-fetch_sid() {
-  local ver=$1 dir=$ROOT/sid tmp mods
-  if complete sid && [ "$(cat "$dir/VERSION")" = "$ver" ]; then
-    echo "corpus sid: $ver -> $dir (cached)"; return
-  fi
-  rm -rf "$dir"; mkdir -p "$dir/modules"
-  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' RETURN
-  dpkg-deb -x "$(download "linux-headers-$ver")" "$tmp/h"
-  cp "$tmp/h/usr/src/linux-headers-$ver/vmlinux" "$dir/vmlinux"
-  dpkg-deb -x "$(download "linux-modules-$ver")" "$tmp/m"
-  mods=$tmp/m/usr/lib/modules/$ver
-  [ -d "$mods" ] || die "linux-modules-$ver has no usr/lib/modules/$ver"
-  (cd "$mods" && find . -name '*.ko.xz' -print0 | xargs -0 -n 64 -P 2 xz -d) || die "decompressing modules failed"
-  rmdir "$dir/modules" && mv "$mods" "$dir/modules"
-  echo "$ver" > "$dir/VERSION"; touch "$dir/.complete"
-  echo "corpus sid: $ver -> $dir ($(find "$dir/modules" -name '*.ko' | wc -l) modules)"
-}
-
-v61=${BPFKIT_KERNEL_6_1:-$(newest '^linux-image-6\.1\.0-[0-9]+-amd64$' 'linux-image-(6\.1\.0-[0-9]+-amd64)')}
-v612=${BPFKIT_KERNEL_6_12:-$(newest '^linux-image-6\.12\.[0-9]+\+deb13-amd64$' 'linux-image-(6\.12\.[0-9]+\+deb13-amd64)')}
-vsid=${BPFKIT_KERNEL_SID:-}
-if [ -z "$vsid" ]; then
-  for cand in $(apt-cache search --names-only '^linux-binary-unsigned-.*-amd64$' \
-      | sed -nE 's/^linux-binary-unsigned-([0-9][^ ]*\+deb[0-9]+-amd64) - .*/\1/p' | sort -Vr); do
-    if apt-cache show "linux-headers-$cand" >/dev/null 2>&1 && apt-cache show "linux-modules-$cand" >/dev/null 2>&1; then
-      vsid=$cand; break
+newest_sid() {
+  local v
+  for v in $(apt_cache pkgnames linux-binary-unsigned- | sed -n 's/^linux-binary-unsigned-//p' |
+    { grep -E '^[0-9][^ ]*-amd64$' || true; } | { grep -vE -- '-(cloud|rt)-amd64$' || true; } | sort -Vr); do
+    if apt_cache show "linux-headers-$v" >/dev/null 2>&1 && apt_cache show "linux-modules-$v" >/dev/null 2>&1; then
+      echo "$v"
+      return
     fi
   done
-fi
-[ -n "$v61" ] || die "no linux-image-6.1.0-*-amd64 found"
-[ -n "$v612" ] || die "no linux-image-6.12.*+deb13-amd64 found"
-[ -n "$vsid" ] || die "no sid kernel with headers and modules found"
+}
+resolve() { # kernel name -> version to use
+  local v
+  update_lists
+  case $1 in
+    6.1) v=$(newest linux-image- '6\.1\.0-[0-9]+-amd64') ;;
+    6.12) v=$(newest linux-image- '6\.12\.[0-9]+\+deb13-amd64') ;;
+    sid) v=$(newest_sid) ;;
+  esac
+  [ -n "$v" ] || die "no candidate for the $1 kernel in the package lists ($(case $1 in
+    6.1) echo 'linux-image-6.1.0-<N>-amd64' ;; 6.12) echo 'linux-image-6.12.<N>+deb13-amd64' ;;
+    sid) echo 'linux-binary-unsigned-<ver>-amd64 with linux-headers-/linux-modules-<ver>-amd64' ;; esac))"
+  echo "$v"
+}
 
-fetch_image_kernel 6.1 "$v61" fd377a585a00 xz
-fetch_image_kernel 6.12 "$v612" 28b52ffd zstd
-fetch_sid "$vsid"
+# Sets DEB to the cached .deb of package $1, downloading it first if needed.
+DEB=
+fetch_deb() {
+  local pkg=$1 d f=()
+  shopt -s nullglob
+  f=("$CACHE/debs/${pkg}_"*.deb)
+  shopt -u nullglob
+  if [ ${#f[@]} -gt 0 ]; then
+    DEB=$(printf '%s\n' "${f[@]}" | sort -V | tail -n 1)
+    return
+  fi
+  update_lists
+  say "downloading $pkg"
+  d=$(mktemp -d "$STAGE/dl.XXXXXX")
+  (cd "$d" && apt_get -qq download "$pkg") >"$d.log" 2>&1 ||
+    { cat "$d.log" >&2; die "cannot download $pkg (is the version right? pins: BPFKIT_KERNEL_*)"; }
+  shopt -s nullglob
+  f=("$d"/*.deb)
+  shopt -u nullglob
+  [ ${#f[@]} = 1 ] || die "apt-get download $pkg produced ${#f[@]} .deb files"
+  mv "${f[0]}" "$CACHE/debs/"
+  DEB=$CACHE/debs/${f[0]##*/}
+}
+
+# Extracts the members matching patterns $3... of .deb $1 into directory $2.
+deb_extract() {
+  local deb=$1 dest=$2
+  shift 2
+  mkdir -p "$dest"
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dest" --wildcards "$@" ||
+    die "cannot extract $* from $deb (delete it to download it again)"
+}
+
+# Unsigned little-endian integer of $3 bytes at offset $2 of file $1.
+le() {
+  local b v=0 i=0
+  for b in $(od -An -v -tu1 -j "$2" -N "$3" "$1"); do
+    v=$((v + (b << (8 * i))))
+    i=$((i + 1))
+  done
+  [ "$i" = "$3" ] || return 1
+  echo "$v"
+}
+hex() { od -An -v -tx1 -j "$2" -N "$3" "$1" | tr -d ' \n'; }
+
+# A complete little-endian ELF64 file (section header table inside the file) with a .BTF section.
+check_elf() {
+  local f=$1 size shoff shnum shentsize shstrndx sh stroff strsize
+  [ "$(hex "$f" 0 6)" = 7f454c460201 ] || return 1
+  size=$(stat -c %s "$f")
+  shoff=$(le "$f" 40 8) && shentsize=$(le "$f" 58 2) && shnum=$(le "$f" 60 2) && shstrndx=$(le "$f" 62 2) || return 1
+  [ "$shnum" -gt 0 ] && [ "$shentsize" = 64 ] && [ $((shoff + shnum * 64)) -le "$size" ] && [ "$shstrndx" -lt "$shnum" ] || return 1
+  sh=$((shoff + shstrndx * 64))
+  stroff=$(le "$f" $((sh + 24)) 8) && strsize=$(le "$f" $((sh + 32)) 8) || return 1
+  [ $((stroff + strsize)) -le "$size" ] || return 1
+  dd if="$f" iflag=skip_bytes,count_bytes skip="$stroff" count="$strsize" bs=64K status=none |
+    tr '\0' '\n' | grep -qx '\.BTF'
+}
+
+# Decompresses the vmlinux ELF inside x86 bzImage $1 (payload magic $2 in hex, decompressor $3)
+# to $4. Boot protocol >= 2.08 gives the payload's place: (setup_sects+1)*512 + payload_offset,
+# payload_length bytes whose last 4 are the uncompressed size, so the stream is cut exactly and
+# the decompressor's status and the size are checked. Otherwise: the first occurrence of the
+# magic, decompressed up to wherever the stream ends (the trailing data makes the decompressor
+# complain, so only the result is checked).
+extract_vmlinux() {
+  local img=$1 magic=$2 tool=$3 out=$4 size setup off= len want hits
+  size=$(stat -c %s "$img")
+  if [ "$size" -gt 1024 ] && [ "$(hex "$img" 514 4)" = 48647253 ] && [ "$(le "$img" 518 2)" -ge $((0x208)) ]; then
+    setup=$(le "$img" 497 1)
+    [ "$setup" != 0 ] || setup=4
+    off=$(((setup + 1) * 512 + $(le "$img" 584 4)))
+    len=$(le "$img" 588 4)
+    if [ "$len" -le 4 ] || [ $((off + len)) -gt "$size" ] || [ "$(hex "$img" "$off" $((${#magic} / 2)))" != "$magic" ]; then
+      off=
+    fi
+  fi
+  if [ -n "$off" ]; then
+    want=$(le "$img" $((off + len - 4)) 4)
+    dd if="$img" iflag=skip_bytes,count_bytes skip="$off" count=$((len - 4)) bs=1M status=none |
+      "$tool" -dc >"$out" || die "$img: $tool could not decompress the kernel payload"
+    [ "$(stat -c %s "$out")" = "$want" ] ||
+      die "$img: payload decompressed to $(stat -c %s "$out") bytes, the image says $want"
+  else
+    hits=$(LC_ALL=C grep -m1 -obUaP "$(echo "$magic" | sed 's/../\\x&/g')" "$img" || true)
+    [ -n "$hits" ] || die "$img: no $tool payload (magic $magic) found"
+    off=${hits%%:*}
+    { tail -c +$((off + 1)) "$img" | "$tool" -dc >"$out" 2>/dev/null; } || true
+  fi
+  check_elf "$out" || die "$img: the decompressed payload is not a complete ELF64 file with .BTF"
+}
+
+# Puts the finished directory $3 in place as <root>/$1 holding version $2; .complete goes last.
+install_dir() {
+  local name=$1 ver=$2 new=$3
+  echo "$ver" >"$new/VERSION"
+  : >"$new/.complete"
+  if [ -e "$ROOT/$name" ]; then mv "$ROOT/$name" "$STAGE/old.$name"; fi
+  mv "$new" "$ROOT/$name"
+  rm -rf "$STAGE/old.$name"
+}
+
+build_image_kernel() { # name version magic decompressor
+  local name=$1 ver=$2 new=$STAGE/new.$1 x=$STAGE/x.$1
+  fetch_deb "linux-image-$ver"
+  say "extracting vmlinux of $ver"
+  mkdir -p "$new"
+  deb_extract "$DEB" "$x" "./boot/vmlinuz-$ver"
+  extract_vmlinux "$x/boot/vmlinuz-$ver" "$3" "$4" "$new/vmlinux"
+  rm -rf "$x"
+  install_dir "$name" "$ver" "$new"
+  echo "corpus $name: $ver -> $ROOT/$name (fetched)"
+}
+
+build_sid() { # version
+  local ver=$1 new=$STAGE/new.sid x=$STAGE/x.sid mods n left
+  fetch_deb "linux-headers-$ver"
+  local headers=$DEB
+  fetch_deb "linux-modules-$ver"
+  local modules=$DEB
+  mkdir -p "$new"
+  deb_extract "$headers" "$x" "./usr/src/linux-headers-$ver/vmlinux"
+  mv "$x/usr/src/linux-headers-$ver/vmlinux" "$new/vmlinux"
+  check_elf "$new/vmlinux" || die "$headers: usr/src/linux-headers-$ver/vmlinux is not an ELF64 file with .BTF"
+  say "extracting and decompressing the modules of $ver"
+  deb_extract "$modules" "$x" "./usr/lib/modules/$ver/*"
+  mods=$x/usr/lib/modules/$ver
+  [ -d "$mods" ] || die "$modules has no usr/lib/modules/$ver"
+  (cd "$mods" && find . -type f -name '*.ko.xz' -print0 | xargs -0 -r -n 32 -P "$(nproc 2>/dev/null || echo 2)" xz -dq) ||
+    die "decompressing the modules of $ver failed"
+  left=$(find "$mods" -type f -name '*.ko.xz' | wc -l)
+  [ "$left" = 0 ] || die "$left modules of $ver are still compressed"
+  n=$(find "$mods" -type f -name '*.ko' | wc -l)
+  [ "$n" -gt 0 ] || die "$modules contains no modules"
+  mv "$mods" "$new/modules" # the kernel/ tree, plus modules.dep etc. when the package has them
+  rm -rf "$x"
+  install_dir sid "$ver" "$new"
+  echo "corpus sid: $ver -> $ROOT/sid (fetched, $n modules)"
+}
+
+for k in "${KERNELS[@]}"; do
+  ver=$(pin_of "$k")
+  if [ -z "$ver" ]; then
+    if [ "$refresh" = 0 ] && is_current "$k" ""; then
+      cached_line "$k"
+      continue
+    fi
+    ver=$(resolve "$k")
+  fi
+  if is_current "$k" "$ver"; then
+    cached_line "$k"
+    continue
+  fi
+  case $k in
+    6.1) build_image_kernel 6.1 "$ver" fd377a585a00 xz ;;
+    6.12) build_image_kernel 6.12 "$ver" 28b52ffd zstd ;;
+    sid) build_sid "$ver" ;;
+  esac
+done
 echo "$ROOT"

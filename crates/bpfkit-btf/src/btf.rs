@@ -47,6 +47,8 @@ pub struct Btf {
     /// Raw kind of each own type: lets kind filters scan 1 byte per type instead of records.
     kinds: Box<[u8]>,
     pub(crate) names: NameLookup,
+    /// Pointer size, found on first use (see [`Btf::pointer_size`]).
+    pub(crate) pointer_size: std::sync::OnceLock<u32>,
 }
 
 impl Btf {
@@ -64,7 +66,7 @@ impl Btf {
     pub fn from_elf(bytes: impl Into<BtfBytes>, base: Option<Arc<Btf>>) -> Result<Btf> {
         let bytes = bytes.into();
         let range = elf::section_range(bytes.as_slice(), elf::BTF_SECTION)?;
-        let section = bytes.slice(range).ok_or(BtfError::Elf(".BTF section out of file bounds".into()))?;
+        let section = bytes.slice(range).ok_or_else(|| BtfError::Elf(".BTF section out of file bounds".into()))?;
         Self::build(section, base)
     }
 
@@ -127,6 +129,7 @@ impl Btf {
             offsets: offsets.into_boxed_slice(),
             kinds: kinds.into_boxed_slice(),
             names: NameLookup::default(),
+            pointer_size: std::sync::OnceLock::new(),
         })
     }
 

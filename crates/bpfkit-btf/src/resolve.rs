@@ -61,14 +61,16 @@ impl Btf {
     /// BTF has no pointer size; like libbpf, look for the size of `long`. Kernel BTF always
     /// has it.
     pub fn pointer_size(&self) -> u32 {
-        for name in ["long", "unsigned long", "long int", "long unsigned int"] {
-            if let Some(id) = self.find_by_name_kind(name, Kind::Int) {
-                if let Ok(Some(size @ (4 | 8))) = self.type_by_id(id).map(|t| t.size()) {
-                    return size;
+        *self.pointer_size.get_or_init(|| {
+            for name in ["long", "unsigned long", "long int", "long unsigned int"] {
+                if let Some(id) = self.find_by_name_kind(name, Kind::Int) {
+                    if let Ok(Some(size @ (4 | 8))) = self.type_by_id(id).map(|t| t.size()) {
+                        return size;
+                    }
                 }
             }
-        }
-        8
+            8
+        })
     }
 
     /// Size in bytes of a value of type `id`, as `sizeof` in C.
