@@ -20,6 +20,7 @@
 # newest one available.
 # stdout: one line per kernel, then the corpus root. Progress and errors go to stderr.
 set -euo pipefail
+shopt -s inherit_errexit
 
 me=fetch-btf-corpus
 die() { echo "$me: error: $*" >&2; exit 1; }
@@ -40,12 +41,11 @@ for arg in "$@"; do
 done
 
 KERNELS=(6.1 6.12 sid)
+pin_var() { case $1 in 6.1) echo BPFKIT_KERNEL_6_1 ;; 6.12) echo BPFKIT_KERNEL_6_12 ;; sid) echo BPFKIT_KERNEL_SID ;; esac; }
 pin_of() {
-  case $1 in
-    6.1) echo "${BPFKIT_KERNEL_6_1:-}" ;;
-    6.12) echo "${BPFKIT_KERNEL_6_12:-}" ;;
-    sid) echo "${BPFKIT_KERNEL_SID:-}" ;;
-  esac
+  local var
+  var=$(pin_var "$1")
+  echo "${!var:-}"
 }
 
 # True when <root>/$1 is complete and holds version $2 (any version when $2 is empty).
@@ -88,7 +88,8 @@ if command -v flock >/dev/null 2>&1; then
 fi
 rm -rf "$CACHE"/.stage.* # leftovers of killed runs (only ever touched under the lock)
 STAGE=$(mktemp -d "$CACHE/.stage.XXXXXX")
-trap 'rm -rf "$STAGE"' EXIT
+# pkgcache.bin (~90 MB) is only worth keeping within a run: every later lookup updates the lists.
+trap 'rm -rf "$STAGE" "$APT/cache/pkgcache.bin"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -154,17 +155,14 @@ newest_sid() {
     fi
   done
 }
-resolve() { # kernel name -> version to use
-  local v
-  update_lists
+resolve() { # kernel name -> version to use (the package lists must be fresh)
+  local v what
   case $1 in
-    6.1) v=$(newest linux-image- '6\.1\.0-[0-9]+-amd64') ;;
-    6.12) v=$(newest linux-image- '6\.12\.[0-9]+\+deb13-amd64') ;;
-    sid) v=$(newest_sid) ;;
+    6.1) what='linux-image-6.1.0-<N>-amd64' v=$(newest linux-image- '6\.1\.0-[0-9]+-amd64') ;;
+    6.12) what='linux-image-6.12.<N>+deb13-amd64' v=$(newest linux-image- '6\.12\.[0-9]+\+deb13-amd64') ;;
+    sid) what='linux-binary-unsigned-<ver>-amd64 with linux-headers-/linux-modules-<ver>-amd64' v=$(newest_sid) ;;
   esac
-  [ -n "$v" ] || die "no candidate for the $1 kernel in the package lists ($(case $1 in
-    6.1) echo 'linux-image-6.1.0-<N>-amd64' ;; 6.12) echo 'linux-image-6.12.<N>+deb13-amd64' ;;
-    sid) echo 'linux-binary-unsigned-<ver>-amd64 with linux-headers-/linux-modules-<ver>-amd64' ;; esac))"
+  [ -n "$v" ] || die "no $what in the package lists (kernel $1)"
   echo "$v"
 }
 
@@ -183,7 +181,7 @@ fetch_deb() {
   say "downloading $pkg"
   d=$(mktemp -d "$STAGE/dl.XXXXXX")
   (cd "$d" && apt_get -qq download "$pkg") >"$d.log" 2>&1 ||
-    { cat "$d.log" >&2; die "cannot download $pkg (is the version right? pins: BPFKIT_KERNEL_*)"; }
+    { cat "$d.log" >&2; die "cannot download $pkg$WHY"; }
   shopt -s nullglob
   f=("$d"/*.deb)
   shopt -u nullglob
@@ -224,7 +222,7 @@ check_elf() {
   stroff=$(le "$f" $((sh + 24)) 8) && strsize=$(le "$f" $((sh + 32)) 8) || return 1
   [ $((stroff + strsize)) -le "$size" ] || return 1
   dd if="$f" iflag=skip_bytes,count_bytes skip="$stroff" count="$strsize" bs=64K status=none |
-    tr '\0' '\n' | grep -qx '\.BTF'
+    tr '\0' '\n' | grep -x '\.BTF' >/dev/null
 }
 
 # Decompresses the vmlinux ELF inside x86 bzImage $1 (payload magic $2 in hex, decompressor $3)
@@ -234,7 +232,7 @@ check_elf() {
 # magic, decompressed up to wherever the stream ends (the trailing data makes the decompressor
 # complain, so only the result is checked).
 extract_vmlinux() {
-  local img=$1 magic=$2 tool=$3 out=$4 size setup off= len want hits
+  local img=$1 magic=$2 tool=$3 out=$4 size setup off= len want
   size=$(stat -c %s "$img")
   if [ "$size" -gt 1024 ] && [ "$(hex "$img" 514 4)" = 48647253 ] && [ "$(le "$img" 518 2)" -ge $((0x208)) ]; then
     setup=$(le "$img" 497 1)
@@ -252,9 +250,8 @@ extract_vmlinux() {
     [ "$(stat -c %s "$out")" = "$want" ] ||
       die "$img: payload decompressed to $(stat -c %s "$out") bytes, the image says $want"
   else
-    hits=$(LC_ALL=C grep -m1 -obUaP "$(echo "$magic" | sed 's/../\\x&/g')" "$img" || true)
-    [ -n "$hits" ] || die "$img: no $tool payload (magic $magic) found"
-    off=${hits%%:*}
+    off=$({ LC_ALL=C grep -m1 -obUaP "$(echo "$magic" | sed 's/../\\x&/g')" "$img" || true; } | LC_ALL=C sed -n '1s/:.*//p')
+    [ -n "$off" ] || die "$img: no $tool payload (magic $magic) found"
     { tail -c +$((off + 1)) "$img" | "$tool" -dc >"$out" 2>/dev/null; } || true
   fi
   check_elf "$out" || die "$img: the decompressed payload is not a complete ELF64 file with .BTF"
@@ -308,13 +305,17 @@ build_sid() { # version
   echo "corpus sid: $ver -> $ROOT/sid (fetched, $n modules)"
 }
 
+WHY=
 for k in "${KERNELS[@]}"; do
   ver=$(pin_of "$k")
+  WHY=" (version pinned by $(pin_var "$k")=$ver)"
   if [ -z "$ver" ]; then
+    WHY=" (newest $k kernel in the package lists)"
     if [ "$refresh" = 0 ] && is_current "$k" ""; then
       cached_line "$k"
       continue
     fi
+    update_lists
     ver=$(resolve "$k")
   fi
   if is_current "$k" "$ver"; then
