@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod btf;
+mod error;
+
+use error::CliError;
 
 /// bpfkit: a pure-Rust eBPF toolkit.
 #[derive(Parser)]
@@ -36,10 +39,10 @@ enum BtfCommand {
 pub struct Source {
     /// Raw BTF or an ELF file with a .BTF section; default: /sys/kernel/btf/vmlinux. A module
     /// under /sys/kernel/btf/ gets vmlinux as its base automatically.
-    path: Option<PathBuf>,
+    pub path: Option<PathBuf>,
     /// Base BTF to parse PATH as split BTF on (raw or ELF).
-    #[arg(long)]
-    base: Option<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    pub base: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -47,19 +50,18 @@ struct DumpArgs {
     #[command(flatten)]
     source: Source,
     /// Print only the type with this id (may be a base type for split BTF).
-    #[arg(long)]
+    #[arg(long, value_name = "N", conflicts_with = "name")]
     id: Option<u32>,
-    /// Print only types with this name.
-    #[arg(long)]
+    /// Print only the types with this name (base types included for split BTF).
+    #[arg(long, value_name = "NAME")]
     name: Option<String>,
-    /// Print JSON instead of text.
+    /// Print a JSON array of objects instead of text.
     #[arg(long)]
     json: bool,
 }
 
-fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let stdout = io::stdout().lock();
-    let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
+fn run(cli: Cli) -> Result<(), CliError> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     match cli.command {
         Command::Btf(BtfCommand::Inspect(source)) => {
             let loaded = btf::source::load(&source)?;
@@ -79,18 +81,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`bpfkit btf dump | head`) is a normal way to stop reading.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            // A closed pipe (`bpfkit btf dump | head`) is a normal way to stop reading.
-            if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) {
-                return ExitCode::SUCCESS;
-            }
-            let mut msg = format!("bpfkit: {e}");
-            let mut source = e.source();
-            while let Some(s) = source {
-                msg.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            eprintln!("{msg}");
+            // Not `eprintln!`: it panics when stderr is gone, and there is nowhere left to report.
+            let _ = writeln!(io::stderr().lock(), "bpfkit: {}", error::chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -1,30 +1,45 @@
 //! Runs the `bpfkit` binary on BTF built for the test and on the running kernel's BTF.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bpfkit_btf::{Btf, BtfBuilder, IntEncoding, MemberSpec, VarSecinfo, linkage};
+use bpfkit_btf::{Btf, BtfBuilder, Endian, IntEncoding, Kind, MemberSpec, RecordData, TypeRecord, VarSecinfo, linkage};
 
 fn bpfkit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bpfkit")).args(args).output().expect("run bpfkit")
 }
 
+/// Stdout of a run that must succeed with nothing on stderr.
 fn stdout(out: &Output) -> String {
     assert!(out.status.success(), "bpfkit failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout.clone()).expect("utf-8 output")
+    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
 }
 
-/// A file in the temp dir, unique to this test process, removed on drop.
+/// Stderr of a run that must fail with exit code 1 and print nothing on stdout.
+fn failure(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(1), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr");
+    assert!(err.starts_with("bpfkit: ") && err.ends_with('\n') && err.lines().count() == 1, "{err}");
+    err
+}
+
+/// A file in the temp dir, unique to this process and call, removed on drop.
 struct TempFile(PathBuf);
 
 impl TempFile {
     fn new(tag: &str, bytes: &[u8]) -> TempFile {
-        let path = std::env::temp_dir().join(format!("bpfkit-cli-{}-{tag}.btf", std::process::id()));
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("bpfkit-cli-test-{}-{n}-{tag}", std::process::id()));
         std::fs::write(&path, bytes).expect("write temp file");
         TempFile(path)
     }
     fn path(&self) -> &str {
-        self.0.to_str().expect("utf-8 temp path")
+        self.0.to_str().expect("UTF-8 temp path")
     }
 }
 
@@ -34,134 +49,360 @@ impl Drop for TempFile {
     }
 }
 
-fn every_kind() -> Vec<u8> {
+/// One type of every kind, plus the cases that print differently (signedness, anonymous names,
+/// varargs, a name with quotes, backslashes and a tab).
+fn every_kind() -> BtfBuilder {
     let mut b = BtfBuilder::new();
     let int = b.add_int("int", 4, IntEncoding::SIGNED); // 1
-    let ptr = b.add_ptr(int); // 2
-    let arr = b.add_array(int, int, 4); // 3
-    b.add_struct("s", 8, &[MemberSpec::bitfield("a", int, 0, 3), MemberSpec::new("p", ptr, 4)]); // 4
-    b.add_union("u", 4, &[MemberSpec::new("i", int, 0)]); // 5
-    b.add_enum("e", 4, false, &[("A", 0), ("B", 2)]); // 6
-    b.add_enum64("e64", 8, true, &[("BIG", u64::MAX)]); // 7
-    b.add_fwd("f", true); // 8
-    b.add_typedef("t", arr); // 9
-    let v = b.add_volatile(int); // 10
-    b.add_const(v); // 11
-    b.add_restrict(ptr); // 12
-    let proto = b.add_func_proto(int, &[("x", int)]); // 13
-    let func = b.add_func("fn", proto, linkage::GLOBAL); // 14
-    let var = b.add_var("v", int, linkage::STATIC); // 15
-    b.add_datasec(".data", 4, &[VarSecinfo { ty: var, offset: 0, size: 4 }]); // 16
-    b.add_float("double", 8); // 17
-    b.add_decl_tag("tag\"q", func, -1); // 18
-    b.add_type_tag("rcu", int); // 19
-    b.encode().expect("encode")
+    let boolean = b.add_int("_Bool", 1, IntEncoding::BOOL); // 2
+    let ptr = b.add_ptr(int); // 3
+    b.add_array(int, int, 4); // 4
+    let s = b.add_struct(
+        "s",
+        16,
+        &[MemberSpec::bitfield("a", int, 0, 3), MemberSpec::bitfield("b", boolean, 3, 1), MemberSpec::new("p", ptr, 8)],
+    ); // 5
+    b.add_union("", 4, &[MemberSpec::new("i", int, 0)]); // 6
+    b.add_enum("e", 4, false, &[("A", 0), ("MAX", -1)]); // 7
+    b.add_enum("se", 4, true, &[("NEG", -1)]); // 8
+    b.add_enum64("e64", 8, false, &[("BIG", u64::MAX)]); // 9
+    b.add_enum64("se64", 8, true, &[("MIN", 1 << 63)]); // 10
+    b.add_fwd("f", true); // 11
+    b.add_typedef("s", s); // 12
+    let v = b.add_volatile(int); // 13
+    b.add_const(v); // 14
+    b.add_restrict(ptr); // 15
+    let proto = b.add_func_proto(int, &[("x", int), ("", 0)]); // 16
+    let func = b.add_func("fn", proto, linkage::GLOBAL); // 17
+    b.add_func("helper", proto, linkage::STATIC); // 18
+    let var = b.add_var("v", int, linkage::GLOBAL); // 19
+    b.add_datasec(".data", 4, &[VarSecinfo { ty: var, offset: 0, size: 4 }]); // 20
+    b.add_float("double", 8); // 21
+    b.add_decl_tag("tag", func, -1); // 22
+    b.add_decl_tag("arg", func, 0); // 23
+    b.add_type_tag("rcu", ptr); // 24
+    b.add_typedef("q\"\\\t", int); // 25
+    b
 }
+
+fn every_kind_bytes() -> Vec<u8> {
+    every_kind().encode().expect("encode")
+}
+
+const EVERY_KIND_DUMP: &str = "\
+[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED
+[2] INT '_Bool' size=1 bits_offset=0 nr_bits=8 encoding=BOOL
+[3] PTR '(anon)' type_id=1
+[4] ARRAY '(anon)' type_id=1 index_type_id=1 nr_elems=4
+[5] STRUCT 's' size=16 vlen=3
+\t'a' type_id=1 bits_offset=0 bitfield_size=3
+\t'b' type_id=2 bits_offset=3 bitfield_size=1
+\t'p' type_id=3 bits_offset=64
+[6] UNION '(anon)' size=4 vlen=1
+\t'i' type_id=1 bits_offset=0
+[7] ENUM 'e' encoding=UNSIGNED size=4 vlen=2
+\t'A' val=0
+\t'MAX' val=4294967295
+[8] ENUM 'se' encoding=SIGNED size=4 vlen=1
+\t'NEG' val=-1
+[9] ENUM64 'e64' encoding=UNSIGNED size=8 vlen=1
+\t'BIG' val=18446744073709551615
+[10] ENUM64 'se64' encoding=SIGNED size=8 vlen=1
+\t'MIN' val=-9223372036854775808
+[11] FWD 'f' fwd_kind=union
+[12] TYPEDEF 's' type_id=5
+[13] VOLATILE '(anon)' type_id=1
+[14] CONST '(anon)' type_id=13
+[15] RESTRICT '(anon)' type_id=3
+[16] FUNC_PROTO '(anon)' ret_type_id=1 vlen=2
+\t'x' type_id=1
+\t'(anon)' type_id=0
+[17] FUNC 'fn' type_id=16 linkage=global
+[18] FUNC 'helper' type_id=16 linkage=static
+[19] VAR 'v' type_id=1, linkage=global
+[20] DATASEC '.data' size=4 vlen=1
+\ttype_id=19 offset=0 size=4
+[21] FLOAT 'double' size=8
+[22] DECL_TAG 'tag' type_id=17 component_idx=-1
+[23] DECL_TAG 'arg' type_id=17 component_idx=0
+[24] TYPE_TAG 'rcu' type_id=3
+[25] TYPEDEF 'q\"\\\t' type_id=1
+";
 
 #[test]
 fn dump_prints_every_kind_like_bpftool() {
-    let file = TempFile::new("kinds", &every_kind());
-    let text = stdout(&bpfkit(&["btf", "dump", file.path()]));
-    let expected = "\
-[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED
-[2] PTR '(anon)' type_id=1
-[3] ARRAY '(anon)' type_id=1 index_type_id=1 nr_elems=4
-[4] STRUCT 's' size=8 vlen=2
-\t'a' type_id=1 bits_offset=0 bitfield_size=3
-\t'p' type_id=2 bits_offset=32
-[5] UNION 'u' size=4 vlen=1
-\t'i' type_id=1 bits_offset=0
-[6] ENUM 'e' encoding=UNSIGNED size=4 vlen=2
-\t'A' val=0
-\t'B' val=2
-[7] ENUM64 'e64' encoding=SIGNED size=8 vlen=1
-\t'BIG' val=-1
-[8] FWD 'f' fwd_kind=union
-[9] TYPEDEF 't' type_id=3
-[10] VOLATILE '(anon)' type_id=1
-[11] CONST '(anon)' type_id=10
-[12] RESTRICT '(anon)' type_id=2
-[13] FUNC_PROTO '(anon)' ret_type_id=1 vlen=1
-\t'x' type_id=1
-[14] FUNC 'fn' type_id=13 linkage=global
-[15] VAR 'v' type_id=1, linkage=static
-[16] DATASEC '.data' size=4 vlen=1
-\ttype_id=15 offset=0 size=4
-[17] FLOAT 'double' size=8
-[18] DECL_TAG 'tag\"q' type_id=14 component_idx=-1
-[19] TYPE_TAG 'rcu' type_id=1
-";
-    assert_eq!(text, expected);
-
-    let one = stdout(&bpfkit(&["btf", "dump", file.path(), "--id", "6"]));
-    assert_eq!(one, "[6] ENUM 'e' encoding=UNSIGNED size=4 vlen=2\n\t'A' val=0\n\t'B' val=2\n");
-    let named = stdout(&bpfkit(&["btf", "dump", file.path(), "--name", "fn"]));
-    assert_eq!(named, "[14] FUNC 'fn' type_id=13 linkage=global\n");
+    let file = TempFile::new("kinds", &every_kind_bytes());
+    assert_eq!(stdout(&bpfkit(&["btf", "dump", file.path()])), EVERY_KIND_DUMP);
 }
 
 #[test]
-fn json_dump_is_well_formed() {
-    let file = TempFile::new("json", &every_kind());
+fn dump_selects_by_id_and_name() {
+    let file = TempFile::new("select", &every_kind_bytes());
+    let dump = |args: &[&str]| stdout(&bpfkit(&[&["btf", "dump", file.path()], args].concat()));
+    assert_eq!(
+        dump(&["--id", "7"]),
+        "[7] ENUM 'e' encoding=UNSIGNED size=4 vlen=2\n\t'A' val=0\n\t'MAX' val=4294967295\n"
+    );
+    assert_eq!(dump(&["--name", "fn"]), "[17] FUNC 'fn' type_id=16 linkage=global\n");
+    // Names are not unique: every match, in id order.
+    let s = dump(&["--name", "s"]);
+    let heads: Vec<&str> = s.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(heads, ["[5] STRUCT 's' size=16 vlen=3", "[12] TYPEDEF 's' type_id=5"]);
+    assert_eq!(dump(&["--name", "s", "--json"]).matches("\"id\":").count(), 2);
+}
+
+#[test]
+fn json_dump_is_valid_and_complete() {
+    let file = TempFile::new("json", &every_kind_bytes());
     let json = stdout(&bpfkit(&["btf", "dump", file.path(), "--json"]));
-    assert!(json.starts_with('[') && json.trim_end().ends_with(']'), "{json}");
-    assert!(json.contains(r#"{"id":4,"kind":"STRUCT","name":"s","size":8,"members":[{"name":"a","type_id":1,"bits_offset":0,"bitfield_size":3},"#));
-    assert!(json.contains(r#""name":"tag\"q""#), "quotes are escaped");
-    assert_eq!(json.matches("\"id\":").count(), 19);
-    // Balanced brackets and braces outside strings.
-    let (mut depth, mut in_str, mut escaped) = (0i32, false, false);
-    for c in json.chars() {
-        match (in_str, escaped, c) {
-            (true, true, _) => escaped = false,
-            (true, false, '\\') => escaped = true,
-            (true, false, '"') => in_str = false,
-            (false, _, '"') => in_str = true,
-            (false, _, '[' | '{') => depth += 1,
-            (false, _, ']' | '}') => depth -= 1,
-            _ => {}
-        }
-        assert!(depth >= 0);
+    assert!(json.starts_with("[\n") && json.ends_with("\n]\n"), "{json}");
+    json::validate(&json).unwrap_or_else(|e| panic!("invalid JSON ({e}): {json}"));
+    let lines: Vec<&str> = json.lines().collect();
+    assert_eq!(lines.len(), 25 + 2, "one object per line");
+    let expected = [
+        r#"{"id":1,"kind":"INT","name":"int","size":4,"bits_offset":0,"nr_bits":32,"encoding":"SIGNED"},"#,
+        r#"{"id":3,"kind":"PTR","name":"","type_id":1},"#,
+        r#"{"id":4,"kind":"ARRAY","name":"","type_id":1,"index_type_id":1,"nr_elems":4},"#,
+        concat!(
+            r#"{"id":5,"kind":"STRUCT","name":"s","size":16,"members":["#,
+            r#"{"name":"a","type_id":1,"bits_offset":0,"bitfield_size":3},"#,
+            r#"{"name":"b","type_id":2,"bits_offset":3,"bitfield_size":1},"#,
+            r#"{"name":"p","type_id":3,"bits_offset":64,"bitfield_size":0}]},"#
+        ),
+        r#"{"id":8,"kind":"ENUM","name":"se","encoding":"SIGNED","size":4,"values":[{"name":"NEG","val":-1}]},"#,
+        r#"{"id":9,"kind":"ENUM64","name":"e64","encoding":"UNSIGNED","size":8,"values":[{"name":"BIG","val":18446744073709551615}]},"#,
+        r#"{"id":11,"kind":"FWD","name":"f","fwd_kind":"union"},"#,
+        r#"{"id":16,"kind":"FUNC_PROTO","name":"","ret_type_id":1,"params":[{"name":"x","type_id":1},{"name":"","type_id":0}]},"#,
+        r#"{"id":18,"kind":"FUNC","name":"helper","type_id":16,"linkage":"static"},"#,
+        r#"{"id":19,"kind":"VAR","name":"v","type_id":1,"linkage":"global"},"#,
+        r#"{"id":20,"kind":"DATASEC","name":".data","size":4,"vars":[{"type_id":19,"offset":0,"size":4}]},"#,
+        r#"{"id":21,"kind":"FLOAT","name":"double","size":8},"#,
+        r#"{"id":23,"kind":"DECL_TAG","name":"arg","type_id":17,"component_idx":0},"#,
+        r#"{"id":24,"kind":"TYPE_TAG","name":"rcu","type_id":3},"#,
+        r#"{"id":25,"kind":"TYPEDEF","name":"q\"\\\t","type_id":1}"#,
+    ];
+    for line in expected {
+        assert!(lines.contains(&line), "missing {line}\nin\n{json}");
     }
-    assert_eq!(depth, 0);
+    // Nothing selected is still an array; an empty split has no own types.
+    let base = Btf::parse(every_kind_bytes()).expect("parse");
+    let empty = TempFile::new("empty-split", &BtfBuilder::new_split(&base).encode().expect("encode"));
+    let out = stdout(&bpfkit(&["btf", "dump", empty.path(), "--base", file.path(), "--json"]));
+    assert_eq!(out, "[]\n");
 }
 
 #[test]
-fn inspect_summarises_base_and_split() {
-    let base_bytes = every_kind();
-    let base = TempFile::new("base", &base_bytes);
-    let text = stdout(&bpfkit(&["btf", "inspect", base.path()]));
-    assert!(text.contains("types:           19 own, ids up to 19"), "{text}");
-    assert!(text.contains("  STRUCT              1\n"), "{text}");
-    assert!(text.contains("split on:        - (base BTF)"), "{text}");
+fn inspect_summarises_a_base() {
+    let bytes = every_kind_bytes();
+    let strings = Btf::parse(bytes.clone()).expect("parse").own_strings().len();
+    let file = TempFile::new("inspect", &bytes);
+    let endian = if cfg!(target_endian = "little") { "little-endian" } else { "big-endian" };
+    let expected = format!(
+        "\
+file:            {path}
+container:       raw BTF
+BTF size:        {len} bytes
+byte order:      {endian}
+header length:   24 bytes
+split on:        - (base BTF)
+own types:       25
+total types:     25 (ids 1..=25)
+types by kind:
+  INT                  2
+  PTR                  1
+  ARRAY                1
+  STRUCT               1
+  UNION                1
+  ENUM                 2
+  FWD                  1
+  TYPEDEF              2
+  VOLATILE             1
+  CONST                1
+  RESTRICT             1
+  FUNC                 2
+  FUNC_PROTO           1
+  VAR                  1
+  DATASEC              1
+  FLOAT                1
+  DECL_TAG             2
+  TYPE_TAG             1
+  ENUM64               2
+string bytes:    {strings}
+sorted by name:  no
+layout section:  no
+",
+        path = file.path(),
+        len = bytes.len(),
+    );
+    assert_eq!(stdout(&bpfkit(&["btf", "inspect", file.path()])), expected);
+}
 
-    let base_btf = Btf::parse(base_bytes).expect("parse base");
+#[test]
+fn big_endian_sorted_blob() {
+    // Anonymous first, then ascending names: what 7.x kernels emit.
+    let mut b = BtfBuilder::new();
+    b.set_endian(if cfg!(target_endian = "little") { Endian::Big } else { Endian::Little });
+    b.add_ptr(2); // 1
+    b.add_int("char", 1, IntEncoding::CHAR); // 2
+    b.add_typedef("u8", 2); // 3
+    let file = TempFile::new("foreign-endian", &b.encode().expect("encode"));
+    let text = stdout(&bpfkit(&["btf", "inspect", file.path()]));
+    let endian = if cfg!(target_endian = "little") { "big-endian" } else { "little-endian" };
+    assert!(text.contains(&format!("\nbyte order:      {endian}\n")), "{text}");
+    assert!(text.contains("\nsorted by name:  yes\n"), "{text}");
+    let dump = stdout(&bpfkit(&["btf", "dump", file.path()]));
+    let expected = "\
+[1] PTR '(anon)' type_id=2
+[2] INT 'char' size=1 bits_offset=0 nr_bits=8 encoding=CHAR
+[3] TYPEDEF 'u8' type_id=2
+";
+    assert_eq!(dump, expected);
+}
+
+#[test]
+fn unknown_kinds_described_by_a_layout_section() {
+    // One `btf_layout` entry (info size, element size, flags) per kind number 0..=20; 20 is new.
+    let mut layout = Vec::new();
+    for raw in 0..=20u8 {
+        let (info, elem) = match Kind::from_raw(raw) {
+            Some(k) if k.is_known() => (k.info_size() as u8, k.elem_size() as u8),
+            _ => (4, 8),
+        };
+        layout.extend_from_slice(&[info, elem, 0, 0]);
+    }
+    let mut b = BtfBuilder::new();
+    b.set_layout(Some(layout));
+    b.add_int("int", 4, IntEncoding::SIGNED);
+    let name_off = b.add_string("novel");
+    let data = RecordData::Unknown { kind: 20, vlen: 2, word3: 1, payload: vec![0; 4 + 2 * 8] };
+    b.add_type(TypeRecord { name_off, kind_flag: false, data });
+    let file = TempFile::new("layout", &b.encode().expect("encode"));
+    let dump = stdout(&bpfkit(&["btf", "dump", file.path()]));
+    assert_eq!(dump.lines().nth(1), Some("[2] UNKNOWN_20 'novel' vlen=2 payload=20 bytes"), "{dump}");
+    let json = stdout(&bpfkit(&["btf", "dump", file.path(), "--json", "--id", "2"]));
+    assert_eq!(json, "[\n{\"id\":2,\"kind\":\"UNKNOWN_20\",\"name\":\"novel\",\"vlen\":2,\"payload_bytes\":20}\n]\n");
+    let text = stdout(&bpfkit(&["btf", "inspect", file.path()]));
+    assert!(text.contains("\nheader length:   32 bytes\n"), "{text}");
+    assert!(text.contains("\n  UNKNOWN_20           1\n"), "{text}");
+    assert!(text.ends_with("\nlayout section:  yes (21 kinds described)\n"), "{text}");
+}
+
+#[test]
+fn elf_files_are_read_through_their_btf_section() {
+    let bytes = every_kind_bytes();
+    let elf = minimal_elf(&bytes);
+    let file = TempFile::new("elf", &elf);
+    let text = stdout(&bpfkit(&["btf", "inspect", file.path()]));
+    assert!(text.contains(&format!("\ncontainer:       ELF ({} bytes), .BTF section\n", elf.len())), "{text}");
+    assert!(text.contains(&format!("\nBTF size:        {} bytes\n", bytes.len())), "{text}");
+    assert_eq!(stdout(&bpfkit(&["btf", "dump", file.path()])), EVERY_KIND_DUMP);
+}
+
+#[test]
+fn split_btf_on_a_base() {
+    let base_bytes = every_kind_bytes();
+    let base_btf = Btf::parse(base_bytes.clone()).expect("parse base");
+    let base = TempFile::new("base", &base_bytes);
     let mut m = BtfBuilder::new_split(&base_btf);
-    m.add_struct("mod_only", 4, &[MemberSpec::new("x", 1, 0)]);
+    m.add_struct("mod_only", 4, &[MemberSpec::new("x", 1, 0)]); // 26
+    m.add_typedef("s", 26); // 27
     let split = TempFile::new("split", &m.encode().expect("encode"));
-    let text = stdout(&bpfkit(&["btf", "inspect", split.path(), "--base", base.path()]));
-    assert!(text.contains("first type id:   20"), "{text}");
-    assert!(text.contains("types:           1 own, ids up to 20"), "{text}");
-    let dump = stdout(&bpfkit(&["btf", "dump", split.path(), "--base", base.path()]));
-    assert_eq!(dump, "[20] STRUCT 'mod_only' size=4 vlen=1\n\t'x' type_id=1 bits_offset=0\n");
-    // A base type seen through the split.
-    let dump = stdout(&bpfkit(&["btf", "dump", split.path(), "--base", base.path(), "--id", "1"]));
-    assert_eq!(dump, "[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED\n");
-    // Without its base, the split's references do not resolve: a precise error, exit code 1.
-    let out = bpfkit(&["btf", "dump", split.path()]);
-    assert_eq!(out.status.code(), Some(1));
+    let on_base = |args: &[&str]| stdout(&bpfkit(&[args, &[split.path(), "--base", base.path()]].concat()));
+
+    let text = on_base(&["btf", "inspect"]);
+    let expected = format!(
+        "split on:        {}\nfirst type id:   26\nfirst string:    {}\nown types:       2\n\
+         total types:     27 (ids 1..=27, base included)\ntypes by kind:\n  STRUCT               1\n  TYPEDEF              1\n",
+        base.path(),
+        base_btf.strings_len()
+    );
+    assert!(text.contains(&expected), "{text}");
+
+    // Only the split's own types...
+    let dump = on_base(&["btf", "dump"]);
+    assert_eq!(
+        dump,
+        "[26] STRUCT 'mod_only' size=4 vlen=1\n\t'x' type_id=1 bits_offset=0\n[27] TYPEDEF 's' type_id=26\n"
+    );
+    // ... but ids and names reach into the base.
+    let int = on_base(&["btf", "dump", "--id", "1"]);
+    assert_eq!(int, "[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED\n");
+    let named = on_base(&["btf", "dump", "--name", "s"]);
+    let heads: Vec<&str> = named.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(heads, ["[5] STRUCT 's' size=16 vlen=3", "[12] TYPEDEF 's' type_id=5", "[27] TYPEDEF 's' type_id=26"]);
+
+    // Without its base, a split blob does not parse; the message says what to do.
+    let err = failure(&bpfkit(&["btf", "dump", split.path()]));
+    assert!(err.starts_with(&format!("bpfkit: {}: ", split.path())) && err.contains("--base"), "{err}");
+    // A bad base is named as such.
+    let junk = TempFile::new("junk-base", b"not BTF at all, long enough for a header");
+    let err = failure(&bpfkit(&["btf", "dump", split.path(), "--base", junk.path()]));
+    assert!(err.starts_with(&format!("bpfkit: base {}: bad BTF magic", junk.path())), "{err}");
 }
 
 #[test]
 fn bad_input_is_a_clear_error() {
-    let junk = TempFile::new("junk", b"\x9f\xeb\x01\x00\x18\x00\x00\x00\xff\xff\xff\xff");
-    let out = bpfkit(&["btf", "inspect", junk.path()]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("bpfkit: ") && err.contains(junk.path()), "{err}");
-    let out = bpfkit(&["btf", "dump", "/nonexistent/file"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/file"));
-    let out = bpfkit(&["btf", "dump", junk.path(), "--id", "99"]);
-    assert_eq!(out.status.code(), Some(1));
+    let junk = TempFile::new("junk", b"this is not BTF, and it is long enough for a header");
+    let err = failure(&bpfkit(&["btf", "inspect", junk.path()]));
+    assert_eq!(
+        err,
+        format!("bpfkit: {}: bad BTF magic [74, 68] (expected 0xeb9f in either byte order)\n", junk.path())
+    );
+
+    let short = TempFile::new("short", b"\x9f\xeb\x01\x00\x18\x00\x00\x00");
+    let err = failure(&bpfkit(&["btf", "dump", short.path()]));
+    assert_eq!(err, format!("bpfkit: {}: BTF blob is 8 bytes long, shorter than the 24-byte header\n", short.path()));
+
+    let missing = std::env::temp_dir().join(format!("bpfkit-cli-test-{}-missing", std::process::id()));
+    let missing = missing.to_str().expect("UTF-8 temp path");
+    let err = failure(&bpfkit(&["btf", "dump", missing]));
+    assert!(err.starts_with(&format!("bpfkit: {missing}: ")), "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "the cause is said once: {err}");
+
+    let file = TempFile::new("ids", &every_kind_bytes());
+    let err = failure(&bpfkit(&["btf", "dump", file.path(), "--id", "26"]));
+    assert_eq!(err, "bpfkit: no type with id 26 (ids are 1..=25)\n");
+    let err = failure(&bpfkit(&["btf", "dump", file.path(), "--id", "0"]));
+    assert_eq!(err, "bpfkit: type id 0 is void, which has no type record\n");
+    let err = failure(&bpfkit(&["btf", "dump", file.path(), "--name", "nosuch"]));
+    assert_eq!(err, "bpfkit: no type named 'nosuch'\n");
+    // Usage errors are clap's (exit code 2).
+    let out = bpfkit(&["btf", "dump", file.path(), "--id", "1", "--name", "s"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn closed_pipe_ends_quietly() {
+    // Megabytes of output: far more than a pipe buffers, so bpfkit must be writing when the
+    // reader goes away.
+    let mut b = BtfBuilder::new();
+    let int = b.add_int("int", 4, IntEncoding::SIGNED);
+    let members: Vec<String> = (0..16).map(|i| format!("member_{i}")).collect();
+    let specs: Vec<MemberSpec> =
+        members.iter().enumerate().map(|(i, m)| MemberSpec::new(m, int, 4 * i as u32)).collect();
+    for i in 0..20_000 {
+        b.add_struct(&format!("s{i}"), 64, &specs);
+    }
+    let file = TempFile::new("big", &b.encode().expect("encode"));
+    for json in [false, true] {
+        let mut args = vec!["btf", "dump", file.path()];
+        if json {
+            args.push("--json");
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bpfkit"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn bpfkit");
+        let mut pipe = child.stdout.take().expect("stdout pipe");
+        let mut head = [0u8; 256];
+        pipe.read_exact(&mut head).expect("read the head of the output");
+        drop(pipe);
+        let out = child.wait_with_output().expect("wait for bpfkit");
+        assert!(out.status.success(), "json={json}: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+        assert!(out.stderr.is_empty(), "json={json}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 #[test]
@@ -171,6 +412,7 @@ fn running_kernel() {
         return;
     }
     let text = stdout(&bpfkit(&["btf", "inspect"]));
+    assert!(text.starts_with("file:            /sys/kernel/btf/vmlinux\n"), "{text}");
     let structs: usize = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("STRUCT"))
@@ -178,5 +420,221 @@ fn running_kernel() {
         .expect("STRUCT count line");
     assert!(structs > 1000, "{text}");
     let dump = stdout(&bpfkit(&["btf", "dump", "--name", "task_struct"]));
-    assert!(dump.lines().any(|l| l.contains("] STRUCT 'task_struct' size=")), "{dump}");
+    assert!(dump.lines().any(|l| l.starts_with('[') && l.contains("] STRUCT 'task_struct' size=")), "{dump}");
+    let json = stdout(&bpfkit(&["btf", "dump", "--name", "task_struct", "--json"]));
+    json::validate(&json).unwrap_or_else(|e| panic!("invalid JSON ({e}): {json}"));
+    assert!(json.contains(r#""kind":"STRUCT","name":"task_struct""#), "{json}");
+
+    // A module's BTF in sysfs is split on vmlinux without being told.
+    let module = std::fs::read_dir("/sys/kernel/btf")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n != "vmlinux"));
+    match module {
+        Some(module) => {
+            let module = module.to_str().expect("UTF-8 sysfs path");
+            let text = stdout(&bpfkit(&["btf", "inspect", module]));
+            assert!(text.contains("\nsplit on:        /sys/kernel/btf/vmlinux\n"), "{text}");
+        }
+        None => println!("no module BTF in /sys/kernel/btf: implicit vmlinux base not exercised"),
+    }
+}
+
+/// A minimal ELF64 little-endian file: header, `payload` as section `.BTF`, `.shstrtab`, and
+/// three section headers (null, `.BTF`, `.shstrtab`).
+fn minimal_elf(payload: &[u8]) -> Vec<u8> {
+    let shstrtab = b"\0.BTF\0.shstrtab\0";
+    let payload_off = 64u64;
+    let shstrtab_off = payload_off + payload.len() as u64;
+    let sh_off = (shstrtab_off + shstrtab.len() as u64).next_multiple_of(8);
+    let mut f = Vec::new();
+    f.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0"); // 64-bit, LE, version 1
+    f.extend_from_slice(&1u16.to_le_bytes()); // ET_REL
+    f.extend_from_slice(&247u16.to_le_bytes()); // EM_BPF
+    f.extend_from_slice(&1u32.to_le_bytes()); // version
+    f.extend_from_slice(&[0; 16]); // entry, phoff
+    f.extend_from_slice(&sh_off.to_le_bytes());
+    f.extend_from_slice(&0u32.to_le_bytes()); // flags
+    for half in [64u16, 0, 0, 64, 3, 2] {
+        // ehsize, phentsize, phnum, shentsize, shnum, shstrndx
+        f.extend_from_slice(&half.to_le_bytes());
+    }
+    f.extend_from_slice(payload);
+    f.extend_from_slice(shstrtab);
+    f.resize(sh_off as usize, 0);
+    for (name, ty, off, size) in [
+        (0u32, 0u32, 0u64, 0u64),
+        (1, 1, payload_off, payload.len() as u64),
+        (6, 3, shstrtab_off, shstrtab.len() as u64),
+    ] {
+        f.extend_from_slice(&name.to_le_bytes());
+        f.extend_from_slice(&ty.to_le_bytes());
+        f.extend_from_slice(&[0; 16]); // flags, addr
+        f.extend_from_slice(&off.to_le_bytes());
+        f.extend_from_slice(&size.to_le_bytes());
+        f.extend_from_slice(&[0; 8]); // link, info
+        f.extend_from_slice(&1u64.to_le_bytes()); // addralign
+        f.extend_from_slice(&0u64.to_le_bytes()); // entsize
+    }
+    f
+}
+
+/// A strict JSON syntax check (RFC 8259), enough to trust hand-written output.
+mod json {
+    pub fn validate(s: &str) -> Result<(), String> {
+        let mut p = Parser { b: s.as_bytes(), i: 0 };
+        p.value()?;
+        p.ws();
+        if p.i == p.b.len() { Ok(()) } else { Err(format!("trailing data at byte {}", p.i)) }
+    }
+
+    struct Parser<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl Parser<'_> {
+        fn ws(&mut self) {
+            while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+                self.i += 1;
+            }
+        }
+        fn peek(&self) -> Option<u8> {
+            self.b.get(self.i).copied()
+        }
+        fn err<T>(&self, what: &str) -> Result<T, String> {
+            Err(format!("{what} at byte {}", self.i))
+        }
+        fn eat(&mut self, c: u8) -> Result<(), String> {
+            self.ws();
+            if self.peek() == Some(c) {
+                self.i += 1;
+                Ok(())
+            } else {
+                self.err(&format!("expected '{}'", c as char))
+            }
+        }
+        fn value(&mut self) -> Result<(), String> {
+            self.ws();
+            match self.peek() {
+                Some(b'{') => self.seq(b'}', |p| {
+                    p.ws();
+                    p.string()?;
+                    p.eat(b':')?;
+                    p.value()
+                }),
+                Some(b'[') => self.seq(b']', Parser::value),
+                Some(b'"') => self.string(),
+                Some(b'-' | b'0'..=b'9') => self.number(),
+                _ => {
+                    for lit in [&b"true"[..], b"false", b"null"] {
+                        if self.b[self.i..].starts_with(lit) {
+                            self.i += lit.len();
+                            return Ok(());
+                        }
+                    }
+                    self.err("expected a value")
+                }
+            }
+        }
+        /// `{...}` or `[...]`: the opening byte is current; items separated by commas.
+        fn seq(&mut self, close: u8, item: impl Fn(&mut Self) -> Result<(), String>) -> Result<(), String> {
+            self.i += 1;
+            self.ws();
+            if self.peek() == Some(close) {
+                self.i += 1;
+                return Ok(());
+            }
+            loop {
+                item(self)?;
+                self.ws();
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(c) if c == close => {
+                        self.i += 1;
+                        return Ok(());
+                    }
+                    _ => return self.err("expected ',' or a closing bracket"),
+                }
+            }
+        }
+        fn string(&mut self) -> Result<(), String> {
+            if self.peek() != Some(b'"') {
+                return self.err("expected a string");
+            }
+            self.i += 1;
+            loop {
+                match self.peek() {
+                    None => return self.err("unterminated string"),
+                    Some(b'"') => {
+                        self.i += 1;
+                        return Ok(());
+                    }
+                    Some(b'\\') => {
+                        self.i += 1;
+                        match self.peek() {
+                            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
+                            Some(b'u') => {
+                                let hex = self.b.get(self.i + 1..self.i + 5).unwrap_or_default();
+                                if hex.len() != 4 || !hex.iter().all(u8::is_ascii_hexdigit) {
+                                    return self.err("bad \\u escape");
+                                }
+                                self.i += 5;
+                            }
+                            _ => return self.err("bad escape"),
+                        }
+                    }
+                    Some(0..=0x1f) => return self.err("unescaped control character"),
+                    Some(_) => self.i += 1,
+                }
+            }
+        }
+        fn number(&mut self) -> Result<(), String> {
+            let start = self.i;
+            if self.peek() == Some(b'-') {
+                self.i += 1;
+            }
+            let digits = |p: &mut Self| {
+                let from = p.i;
+                while matches!(p.peek(), Some(b'0'..=b'9')) {
+                    p.i += 1;
+                }
+                p.i - from
+            };
+            let int_start = self.i;
+            let n = digits(self);
+            if n == 0 || (n > 1 && self.b[int_start] == b'0') {
+                self.i = start;
+                return self.err("bad number");
+            }
+            if self.peek() == Some(b'.') {
+                self.i += 1;
+                if digits(self) == 0 {
+                    return self.err("bad fraction");
+                }
+            }
+            if matches!(self.peek(), Some(b'e' | b'E')) {
+                self.i += 1;
+                if matches!(self.peek(), Some(b'+' | b'-')) {
+                    self.i += 1;
+                }
+                if digits(self) == 0 {
+                    return self.err("bad exponent");
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn validator_rejects_what_it_should() {
+        for good in ["[]", "[\n{\"a\":1,\"b\":[-0.5e3,\"x\\u00e9\"]}\n]\n", "{}", "\"\\\"\"", "[true,false,null]"] {
+            assert_eq!(validate(good), Ok(()), "{good}");
+        }
+        for bad in ["[", "[1,]", "{\"a\"}", "\"\t\"", "[01]", "{a:1}", "[] []", "\"\\x\""] {
+            assert!(validate(bad).is_err(), "{bad}");
+        }
+    }
 }

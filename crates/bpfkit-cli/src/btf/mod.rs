@@ -2,4 +2,7 @@
 
 pub mod dump;
 pub mod inspect;
+mod json;
+mod labels;
 pub mod source;
+mod text;

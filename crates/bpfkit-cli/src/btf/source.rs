@@ -3,41 +3,97 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bpfkit_btf::{Btf, BtfError};
+use bpfkit_btf::{Btf, BtfBytes, BtfError, elf};
 
 use crate::Source;
+use crate::error::CliError;
 
 /// Where the running kernel exposes its BTF: `vmlinux` and one split file per module.
 pub const SYSFS_BTF: &str = "/sys/kernel/btf";
 
+/// What the file holding the BTF is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// The file is the BTF blob (sysfs, `bpftool btf dump ... format raw` input).
+    Raw,
+    /// An ELF file (vmlinux, `.ko`, BPF object); the BTF is its `.BTF` section.
+    Elf,
+}
+
 /// A loaded BTF and where it came from.
 pub struct Loaded {
     pub path: PathBuf,
+    pub container: Container,
+    /// Length of the whole file (for ELF, more than the BTF blob).
+    pub file_len: usize,
+    /// The base's path, for split BTF.
     pub base_path: Option<PathBuf>,
     pub btf: Btf,
 }
 
-/// Loads the source's BTF; modules under /sys/kernel/btf get vmlinux as base implicitly.
-pub fn load(source: &Source) -> Result<Loaded, BtfError> {
-    let vmlinux = Path::new(SYSFS_BTF).join("vmlinux");
-    let path = source.path.clone().unwrap_or_else(|| vmlinux.clone());
-    let base_path = match &source.base {
-        Some(base) => Some(base.clone()),
-        None if path.starts_with(SYSFS_BTF) && path != vmlinux => Some(vmlinux),
-        None => None,
-    };
+/// Loads the source's BTF: PATH (default vmlinux) on top of `--base`, or on top of vmlinux for
+/// a module under /sys/kernel/btf.
+pub fn load(source: &Source) -> Result<Loaded, CliError> {
+    let path = source.path.clone().unwrap_or_else(|| Path::new(SYSFS_BTF).join("vmlinux"));
+    let base_path = source.base.clone().or_else(|| implicit_base(&path));
     let base = match &base_path {
-        Some(p) => Some(Arc::new(Btf::open(p, None).map_err(|e| in_file(p, e))?)),
+        Some(p) => {
+            let base = Btf::open(p, None).map_err(|source| CliError::Load {
+                path: p.clone(),
+                is_base: true,
+                without_base: true,
+                source,
+            })?;
+            Some(Arc::new(base))
+        }
         None => None,
     };
-    let btf = Btf::open(&path, base).map_err(|e| in_file(&path, e))?;
-    Ok(Loaded { path, base_path, btf })
+    let without_base = base.is_none();
+    let (btf, container, file_len) = open(&path, base).map_err(|source| CliError::Load {
+        path: path.clone(),
+        is_base: false,
+        without_base,
+        source,
+    })?;
+    Ok(Loaded { path, container, file_len, base_path, btf })
 }
 
-/// Prefixes parse errors with the file they came from (I/O errors already name it).
-fn in_file(path: &Path, e: BtfError) -> BtfError {
-    match e {
-        e @ BtfError::Io { .. } => e,
-        e => BtfError::Io { path: path.display().to_string(), source: std::io::Error::other(e) },
+/// What `Btf::open` does, keeping what the file turned out to be (for `inspect`).
+fn open(path: &Path, base: Option<Arc<Btf>>) -> Result<(Btf, Container, usize), BtfError> {
+    let bytes = BtfBytes::open(path)?;
+    let file_len = bytes.len();
+    if elf::is_elf(bytes.as_slice()) {
+        Ok((Btf::from_elf(bytes, base)?, Container::Elf, file_len))
+    } else {
+        let btf = match base {
+            Some(base) => Btf::parse_split(bytes, base)?,
+            None => Btf::parse(bytes)?,
+        };
+        Ok((btf, Container::Raw, file_len))
+    }
+}
+
+/// vmlinux for a module's BTF in sysfs (`/sys/kernel/btf/<module>`, also given relative to the
+/// current directory), which is always split on it.
+fn implicit_base(path: &Path) -> Option<PathBuf> {
+    let sysfs = Path::new(SYSFS_BTF);
+    let path = std::path::absolute(path).ok()?;
+    let is_module = path.parent() == Some(sysfs) && path.file_name().is_some_and(|n| n != "vmlinux");
+    is_module.then(|| sysfs.join("vmlinux"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysfs_modules_sit_on_vmlinux() {
+        let vmlinux = Some(PathBuf::from("/sys/kernel/btf/vmlinux"));
+        assert_eq!(implicit_base(Path::new("/sys/kernel/btf/btrfs")), vmlinux);
+        assert_eq!(implicit_base(Path::new("/sys/kernel/btf/nf_tables/")), vmlinux);
+        assert_eq!(implicit_base(Path::new("/sys/kernel/btf/vmlinux")), None);
+        assert_eq!(implicit_base(Path::new("/sys/kernel/btf")), None);
+        assert_eq!(implicit_base(Path::new("/tmp/btrfs")), None);
+        assert_eq!(implicit_base(Path::new("btrfs.btf")), None);
     }
 }
