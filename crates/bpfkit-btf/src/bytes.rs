@@ -56,7 +56,7 @@ impl BtfBytes {
     /// BTF in sysfs and build artifacts satisfy this.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let io_err = |source| BtfError::Io { path: path.display().to_string(), source };
+        let io_err = |error| BtfError::Io { path: path.display().to_string(), error };
         let file = File::open(path).map_err(io_err)?;
         let meta = file.metadata().map_err(io_err)?;
         if meta.is_file() && meta.len() > 0 {

@@ -41,7 +41,7 @@ pub enum BtfError {
     #[error("split BTF byte order differs from its base's")]
     EndiannessMismatch,
     /// An id that is neither void, nor in this BTF, nor in its bases.
-    #[error("type id {id} is out of range (valid ids are 0..{end})")]
+    #[error("type id {id} is out of range (types are 1..{end}; 0 is void, which has no record)")]
     IdOutOfRange { id: TypeId, end: u32 },
     /// A string offset past the end of this BTF's (and its bases') strings.
     #[error("string offset {offset} is out of range (string bytes: {len})")]
@@ -67,13 +67,10 @@ pub enum BtfError {
     /// The section is compressed (`SHF_COMPRESSED`); BTF sections never are in practice.
     #[error("ELF section {0} is compressed; not supported")]
     CompressedSection(&'static str),
-    /// A file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file could not be read. The I/O error is part of the message, not a separate cause,
+    /// so printers of cause chains do not repeat it.
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     /// The writer was asked to emit something BTF cannot represent.
     #[error("cannot encode: {0}")]
     Encode(String),

@@ -407,7 +407,8 @@ impl Enumerator64 {
     pub fn raw_value(&self) -> u64 {
         (self.hi32 as u64) << 32 | self.lo32 as u64
     }
-    /// The value as signed when the enum is signed (else reinterpret with `as u64`).
+    /// The 64 value bits as `i64`: right for signed enums; for unsigned ones (`signed` false)
+    /// use [`raw_value`](Self::raw_value), since values above `i64::MAX` would turn negative.
     pub fn value(&self) -> i64 {
         self.raw_value() as i64
     }

@@ -52,7 +52,7 @@ impl fmt::Display for CliError {
                 let role = if *is_base { "base " } else { "" };
                 // An I/O error's own text starts with the path already; say it once.
                 match source {
-                    BtfError::Io { source: io, .. } => write!(f, "{role}{}: {io}", path.display())?,
+                    BtfError::Io { error: io, .. } => write!(f, "{role}{}: {io}", path.display())?,
                     e => write!(f, "{role}{}: {e}", path.display())?,
                 }
                 if *without_base && looks_split(source) {
@@ -118,7 +118,7 @@ mod tests {
     fn chain_says_each_cause_once() {
         let path = PathBuf::from("/nonexistent");
         let io = io::Error::from(io::ErrorKind::NotFound);
-        let source = BtfError::Io { path: path.display().to_string(), source: io };
+        let source = BtfError::Io { path: path.display().to_string(), error: io };
         let e = CliError::Load { path, is_base: true, without_base: true, source };
         assert_eq!(chain(&e), "base /nonexistent: entity not found");
     }
