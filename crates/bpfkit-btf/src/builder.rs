@@ -31,65 +31,109 @@ pub struct TypeRecord {
 /// Kind-specific data of an owned record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordData {
+    /// INT: size and encoding word.
     Int {
+        /// Size in bytes.
         size: u32,
+        /// The INT encoding word.
         info: IntInfo,
     },
+    /// PTR to a type.
     Ptr(TypeId),
+    /// ARRAY.
     Array(ArrayInfo),
+    /// STRUCT.
     Struct {
+        /// Size in bytes.
         size: u32,
+        /// Members in declaration order.
         members: Vec<Member>,
     },
+    /// UNION.
     Union {
+        /// Size in bytes.
         size: u32,
+        /// Members in declaration order.
         members: Vec<Member>,
     },
+    /// ENUM (32-bit values).
     Enum {
+        /// Size in bytes.
         size: u32,
+        /// Enumerators in declaration order.
         values: Vec<Enumerator>,
     },
+    /// ENUM64.
     Enum64 {
+        /// Size in bytes.
         size: u32,
+        /// Enumerators in declaration order.
         values: Vec<Enumerator64>,
     },
     /// The third word of a FWD is unused; kept so that rewriting preserves it.
     Fwd {
+        /// The unused third word, as stored.
         unused: u32,
     },
+    /// TYPEDEF of a type.
     Typedef(TypeId),
+    /// VOLATILE of a type.
     Volatile(TypeId),
+    /// CONST of a type.
     Const(TypeId),
+    /// RESTRICT of a type.
     Restrict(TypeId),
+    /// TYPE_TAG on a type.
     TypeTag(TypeId),
+    /// FUNC.
     Func {
+        /// The FUNC_PROTO type id.
         proto: TypeId,
+        /// Linkage (see `linkage`).
         linkage: u32,
     },
+    /// FUNC_PROTO.
     FuncProto {
+        /// Return type (0 = void).
         ret: TypeId,
+        /// Parameters in order.
         params: Vec<Param>,
     },
+    /// VAR.
     Var {
+        /// The referenced type id.
         ty: TypeId,
+        /// Linkage (see `linkage`).
         linkage: u32,
     },
+    /// DATASEC.
     Datasec {
+        /// Size in bytes.
         size: u32,
+        /// Variables in the section, by offset.
         vars: Vec<VarSecinfo>,
     },
+    /// FLOAT.
     Float {
+        /// Size in bytes.
         size: u32,
     },
+    /// DECL_TAG.
     DeclTag {
+        /// The referenced type id.
         ty: TypeId,
+        /// Member/parameter index, or -1 for the whole declaration.
         component_idx: i32,
     },
     /// A kind unknown to this crate, kept verbatim.
     Unknown {
+        /// The raw kind number.
         kind: u8,
+        /// The raw vlen field.
         vlen: u32,
+        /// The raw third header word.
         word3: u32,
+        /// The bytes after the header, verbatim.
         payload: Vec<u8>,
     },
 }
@@ -157,8 +201,11 @@ impl Type<'_> {
 /// A member to add with [`BtfBuilder::add_struct`] / [`BtfBuilder::add_union`].
 #[derive(Debug, Clone, Copy)]
 pub struct MemberSpec<'s> {
+    /// The member name.
     pub name: &'s str,
+    /// The referenced type id.
     pub ty: TypeId,
+    /// Bit offset of the member.
     pub bit_offset: u32,
     /// Bitfield width in bits; 0 for a plain member.
     pub bitfield_size: u8,

@@ -7,7 +7,9 @@
 /// Byte order of a BTF blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endian {
+    /// Little-endian (x86, arm64 in practice).
     Little,
+    /// Big-endian (s390x).
     Big,
 }
 

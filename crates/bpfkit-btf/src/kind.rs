@@ -17,25 +17,45 @@ pub const TYPE_HEADER_SIZE: usize = 12;
 /// payload is kept opaque (and round-trips through the writer unchanged).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
+    /// Integer: size, signedness, bit width.
     Int,
+    /// Pointer to a type.
     Ptr,
+    /// Array: element type, index type, element count.
     Array,
+    /// Struct: size and members.
     Struct,
+    /// Union: size and members.
     Union,
+    /// Enum with 32-bit values.
     Enum,
+    /// Forward declaration of a struct or union.
     Fwd,
+    /// Typedef.
     Typedef,
+    /// `volatile` qualifier.
     Volatile,
+    /// `const` qualifier.
     Const,
+    /// `restrict` qualifier.
     Restrict,
+    /// Function (name, linkage, prototype).
     Func,
+    /// Function signature.
     FuncProto,
+    /// Variable.
     Var,
+    /// Data section listing variables (`.data`, `.ksyms`, per-cpu).
     Datasec,
+    /// Floating-point type.
     Float,
+    /// Declaration tag (`__attribute__((btf_decl_tag))`).
     DeclTag,
+    /// Type tag (`__rcu`, `__user`, `__kptr`).
     TypeTag,
+    /// Enum with 64-bit values.
     Enum64,
+    /// A kind newer than this crate (raw number).
     Unknown(u8),
 }
 
@@ -142,7 +162,7 @@ impl Kind {
     }
 
     /// Whether the third header word is a referenced type id.
-    pub fn has_type_ref(self) -> bool {
+    pub const fn has_type_ref(self) -> bool {
         matches!(
             self,
             Kind::Ptr

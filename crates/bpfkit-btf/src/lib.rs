@@ -27,6 +27,7 @@
 //! ```
 
 #![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
 
 mod btf;
 mod builder;

@@ -159,47 +159,72 @@ impl std::fmt::Debug for Type<'_> {
 /// The kind-specific data of a type.
 #[derive(Debug, Clone)]
 pub enum TypeDetails<'a> {
+    /// INT: size and encoding word.
     Int(IntInfo),
+    /// PTR to a type.
     Ptr(TypeId),
+    /// ARRAY.
     Array(ArrayInfo),
+    /// STRUCT.
     Struct(Elements<'a, Member>),
+    /// UNION.
     Union(Elements<'a, Member>),
+    /// ENUM (32-bit values).
     Enum(Elements<'a, Enumerator>),
+    /// ENUM64.
     Enum64(Elements<'a, Enumerator64>),
     /// A forward declaration of a struct, or of a union when `is_union`.
     Fwd {
+        /// Whether it declares a union (else a struct).
         is_union: bool,
     },
+    /// TYPEDEF of a type.
     Typedef(TypeId),
+    /// VOLATILE of a type.
     Volatile(TypeId),
+    /// CONST of a type.
     Const(TypeId),
+    /// RESTRICT of a type.
     Restrict(TypeId),
+    /// TYPE_TAG on a type.
     TypeTag(TypeId),
     /// A function: its FUNC_PROTO and its linkage ([`linkage`] constants).
     Func {
+        /// The FUNC_PROTO type id.
         proto: TypeId,
+        /// Linkage (see `linkage`).
         linkage: u32,
     },
     /// A function signature: return type (0 = void) and parameters.
     FuncProto {
+        /// Return type (0 = void).
         ret: TypeId,
+        /// Parameters in order.
         params: Elements<'a, Param>,
     },
     /// A variable: its type and linkage ([`linkage`] constants).
     Var {
+        /// The referenced type id.
         ty: TypeId,
+        /// Linkage (see `linkage`).
         linkage: u32,
     },
+    /// DATASEC.
     Datasec(Elements<'a, VarSecinfo>),
+    /// FLOAT.
     Float,
     /// A declaration tag on `ty` (or on member/parameter `component_idx`, -1 = the whole type).
     DeclTag {
+        /// The referenced type id.
         ty: TypeId,
+        /// Member/parameter index, or -1 for the whole declaration.
         component_idx: i32,
     },
     /// A kind newer than this crate, described by the layout section.
     Unknown {
+        /// The raw kind number.
         kind: u8,
+        /// The bytes after the header, verbatim.
         payload: &'a [u8],
     },
 }
@@ -275,8 +300,11 @@ impl IntInfo {
 /// The `struct btf_array` after an ARRAY header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ArrayInfo {
+    /// Element type id.
     pub elem_type: TypeId,
+    /// Index type id (an INT).
     pub index_type: TypeId,
+    /// Number of elements.
     pub nelems: u32,
 }
 
@@ -343,7 +371,9 @@ impl<T: VlenElement + std::fmt::Debug> std::fmt::Debug for Elements<'_, T> {
 /// A struct or union member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Member {
+    /// String offset of the name.
     pub name_off: u32,
+    /// The referenced type id.
     pub ty: TypeId,
     /// The offset word as stored.
     pub raw_offset: u32,
@@ -373,9 +403,11 @@ impl VlenElement for Member {
 /// An ENUM enumerator (32-bit value; signed when the enum's kind_flag is set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Enumerator {
+    /// String offset of the name.
     pub name_off: u32,
     /// The value bits as stored.
     pub raw_value: u32,
+    /// Whether the enum is signed (its kind flag).
     pub signed: bool,
 }
 
@@ -396,9 +428,13 @@ impl VlenElement for Enumerator {
 /// An ENUM64 enumerator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Enumerator64 {
+    /// String offset of the name.
     pub name_off: u32,
+    /// Low 32 bits of the value.
     pub lo32: u32,
+    /// High 32 bits of the value.
     pub hi32: u32,
+    /// Whether the enum is signed (its kind flag).
     pub signed: bool,
 }
 
@@ -424,7 +460,9 @@ impl VlenElement for Enumerator64 {
 /// A FUNC_PROTO parameter (`ty == 0` with no name as last parameter means `...`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Param {
+    /// String offset of the name.
     pub name_off: u32,
+    /// The referenced type id.
     pub ty: TypeId,
 }
 
@@ -438,8 +476,11 @@ impl VlenElement for Param {
 /// A DATASEC entry: a VAR (or FUNC, in objects) and where it sits in the section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VarSecinfo {
+    /// The referenced type id.
     pub ty: TypeId,
+    /// Byte or string offset concerned.
     pub offset: u32,
+    /// Size in bytes.
     pub size: u32,
 }
 
