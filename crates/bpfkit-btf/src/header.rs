@@ -69,7 +69,8 @@ impl Header {
         }
         let (layout_off, layout_len) =
             if hdr_len >= LAYOUT_HEADER_LEN { (endian.read_u32(data, 24), endian.read_u32(data, 28)) } else { (0, 0) };
-        let known = hdr_len.min(LAYOUT_HEADER_LEN) as usize;
+        // Bytes past the fields we read must be zero (a 28-byte header has 4 such bytes).
+        let known = if hdr_len >= LAYOUT_HEADER_LEN { LAYOUT_HEADER_LEN } else { BASE_HEADER_LEN } as usize;
         if let Some(pos) = data[known..hdr_len as usize].iter().position(|&b| b != 0) {
             return Err(bad(HeaderFault::UnknownNonZero { offset: known + pos }));
         }
@@ -96,7 +97,9 @@ impl Header {
         }
         for (i, a) in sections.iter().enumerate() {
             for b in &sections[i + 1..] {
-                let overlap = a.2 != 0 && b.2 != 0 && a.1 < b.1 + b.2 && b.1 < a.1 + a.2;
+                let (a_start, a_end) = (a.1 as u64, a.1 as u64 + a.2 as u64);
+                let (b_start, b_end) = (b.1 as u64, b.1 as u64 + b.2 as u64);
+                let overlap = a.2 != 0 && b.2 != 0 && a_start < b_end && b_start < a_end;
                 if overlap {
                     return Err(BtfError::SectionsOverlap { first: a.0, second: b.0 });
                 }

@@ -172,7 +172,7 @@ impl Btf {
                     if name < &prev[..cstr_len(prev)] {
                         return None;
                     }
-                    prev = b"\0";
+                    prev = name;
                     if first_named.is_none() && !name.is_empty() {
                         first_named = Some(i);
                     }
@@ -194,13 +194,14 @@ impl Btf {
     fn hash_index(&self, kind: Option<u8>) -> &HashIndex {
         let cell = match kind {
             None => &self.names.all,
-            Some(raw) => &self.names.by_kind[if raw <= 19 { raw as usize } else { 0 }],
+            // Slot 0 holds every kind past ENUM64 (no type has kind 0; the visitor re-checks).
+            Some(raw) => &self.names.by_kind[if (1..=19).contains(&raw) { raw as usize } else { 0 }],
         };
         cell.get_or_init(|| {
             let kinds = self.own_kinds();
             let wanted = |raw: u8| match kind {
                 None => true,
-                Some(k) if k <= 19 => raw == k,
+                Some(k) if (1..=19).contains(&k) => raw == k,
                 Some(_) => raw > 19,
             };
             let count = kinds.iter().filter(|&&raw| wanted(raw)).count();

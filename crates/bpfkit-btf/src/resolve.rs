@@ -5,6 +5,8 @@
 //! rejects at load time. Here they end in [`BtfError::TooDeep`] instead of a hang.
 
 use crate::TypeId;
+use std::collections::{HashMap, HashSet};
+
 use crate::btf::Btf;
 use crate::error::{BtfError, Result};
 use crate::kind::Kind;
@@ -102,11 +104,14 @@ impl Btf {
     }
 
     /// Alignment in bytes of type `id`, as `_Alignof` in C (1 for packed structs).
+    ///
+    /// Each type's alignment is computed once per call: structs that embed the same type many
+    /// times over (valid, if contrived, BTF) would otherwise take exponential time.
     pub fn align_of(&self, id: TypeId) -> Result<u64> {
-        self.align_of_at(id, 0)
+        self.align_of_at(id, 0, &mut HashMap::new())
     }
 
-    fn align_of_at(&self, id: TypeId, depth: u32) -> Result<u64> {
+    fn align_of_at(&self, id: TypeId, depth: u32, known: &mut HashMap<TypeId, u64>) -> Result<u64> {
         if depth > MAX_NESTING_DEPTH {
             return Err(BtfError::TooDeep { id, limit: MAX_NESTING_DEPTH, what: "type nesting" });
         }
@@ -114,6 +119,16 @@ impl Btf {
         if id == 0 {
             return Err(BtfError::WrongKind { id, found: None, expected: "a sized type (void has no alignment)" });
         }
+        if let Some(&align) = known.get(&id) {
+            return Ok(align);
+        }
+        // Only successes are remembered, so a cycle still ends in `TooDeep`.
+        let align = self.align_of_uncached(id, depth, known)?;
+        known.insert(id, align);
+        Ok(align)
+    }
+
+    fn align_of_uncached(&self, id: TypeId, depth: u32, known: &mut HashMap<TypeId, u64>) -> Result<u64> {
         let ty = self.type_by_id(id)?;
         let ptr = self.pointer_size() as u64;
         match ty.details() {
@@ -122,11 +137,11 @@ impl Btf {
                 Ok((ty.size_or_type() as u64).min(ptr).max(1))
             }
             TypeDetails::Ptr(_) => Ok(ptr),
-            TypeDetails::Array(a) => self.align_of_at(a.elem_type, depth + 1),
+            TypeDetails::Array(a) => self.align_of_at(a.elem_type, depth + 1, known),
             TypeDetails::Struct(members) | TypeDetails::Union(members) => {
                 let mut align = 1u64;
                 for m in members {
-                    let member_align = self.align_of_at(m.ty, depth + 1)?;
+                    let member_align = self.align_of_at(m.ty, depth + 1, known)?;
                     // A member placed off its natural alignment means the struct is packed.
                     if m.bitfield_size() == 0 && m.bit_offset() as u64 % (member_align * 8) != 0 {
                         return Ok(1);
@@ -139,22 +154,35 @@ impl Btf {
                 }
                 Ok(align)
             }
-            TypeDetails::Var { ty, .. } => self.align_of_at(ty, depth + 1),
+            TypeDetails::Var { ty, .. } => self.align_of_at(ty, depth + 1, known),
             _ => Err(BtfError::WrongKind { id, found: Some(ty.kind()), expected: "a sized type" }),
         }
     }
 
     /// Finds member `name` of struct/union `id` (typedefs and modifiers resolved), looking into
     /// anonymous struct/union members the way C name lookup does.
+    ///
+    /// An anonymous type already searched without a match is not searched again, which keeps
+    /// the lookup linear when one anonymous type is embedded many times.
     pub fn find_member(&self, id: TypeId, name: &str) -> Result<Option<FoundMember>> {
-        self.find_member_at(id, name.as_bytes(), 0, 0)
+        self.find_member_at(id, name.as_bytes(), 0, 0, &mut HashSet::new())
     }
 
-    fn find_member_at(&self, id: TypeId, name: &[u8], base_bits: u64, depth: u32) -> Result<Option<FoundMember>> {
+    fn find_member_at(
+        &self,
+        id: TypeId,
+        name: &[u8],
+        base_bits: u64,
+        depth: u32,
+        searched: &mut HashSet<TypeId>,
+    ) -> Result<Option<FoundMember>> {
         if depth > MAX_NESTING_DEPTH {
             return Err(BtfError::TooDeep { id, limit: MAX_NESTING_DEPTH, what: "anonymous member nesting" });
         }
         let id = self.resolve(id)?;
+        if id == 0 {
+            return Err(BtfError::WrongKind { id, found: None, expected: "STRUCT or UNION" });
+        }
         let ty = self.type_by_id(id)?;
         if !ty.is_composite() {
             return Err(BtfError::WrongKind { id, found: Some(ty.kind()), expected: "STRUCT or UNION" });
@@ -167,10 +195,11 @@ impl Btf {
             }
             if member_name.is_empty() {
                 let inner = self.resolve(m.ty)?;
-                if matches!(self.kind_of(inner), Some(Kind::Struct | Kind::Union)) {
-                    if let Some(found) = self.find_member_at(inner, name, bit_offset, depth + 1)? {
+                if matches!(self.kind_of(inner), Some(Kind::Struct | Kind::Union)) && !searched.contains(&inner) {
+                    if let Some(found) = self.find_member_at(inner, name, bit_offset, depth + 1, searched)? {
                         return Ok(Some(found));
                     }
+                    searched.insert(inner);
                 }
             }
         }
