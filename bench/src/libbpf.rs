@@ -1,55 +1,87 @@
-//! The smallest safe wrapper over libbpf's BTF parser needed to compare against it.
+//! The smallest safe wrapper over libbpf's BTF parser (`libbpf-sys`) needed to compare against
+//! it. This is the benchmark's only module with `unsafe` code.
 
-use std::ffi::{CString, c_void};
+use std::ffi::{CStr, CString, c_void};
+use std::marker::PhantomData;
 use std::ptr::NonNull;
 
-/// A `struct btf` owned by libbpf, freed on drop.
-pub struct LibbpfBtf(NonNull<libbpf_sys::btf>);
+/// A `struct btf` owned by libbpf, freed on drop. `'base` ties a split BTF to its base, which
+/// libbpf keeps a pointer to (a standalone BTF is `LibbpfBtf<'static>`).
+pub struct LibbpfBtf<'base> {
+    ptr: NonNull<libbpf_sys::btf>,
+    _base: PhantomData<&'base ()>,
+}
 
-impl LibbpfBtf {
-    /// `btf__new`: parses (copies) raw BTF.
-    pub fn parse(bytes: &[u8]) -> Option<LibbpfBtf> {
-        // SAFETY: libbpf reads `size` bytes from the pointer and copies them; the slice outlives
-        // the call.
-        let ptr = unsafe { libbpf_sys::btf__new(bytes.as_ptr() as *const c_void, bytes.len() as u32) };
-        Self::from_result(ptr)
-    }
-
-    /// `btf__new_split`: parses split BTF on top of `base`, which must outlive the result.
-    pub fn parse_split(bytes: &[u8], base: &LibbpfBtf) -> Option<LibbpfBtf> {
-        // SAFETY: as above; `base` is a live libbpf BTF object that the caller keeps alive for
-        // as long as the split one (both are dropped by the caller in reverse order).
-        let ptr =
-            unsafe { libbpf_sys::btf__new_split(bytes.as_ptr() as *const c_void, bytes.len() as u32, base.0.as_ptr()) };
-        Self::from_result(ptr)
-    }
-
-    fn from_result(ptr: *mut libbpf_sys::btf) -> Option<LibbpfBtf> {
-        // libbpf returns NULL (libbpf 1.x) on error, or an ERR_PTR in legacy mode.
-        if ptr.is_null() || (ptr as usize) > usize::MAX - 4095 {
-            return None;
-        }
-        NonNull::new(ptr).map(LibbpfBtf)
-    }
-
-    /// `btf__find_by_name_kind`: a linear scan in libbpf.
-    pub fn find_by_name_kind(&self, name: &str, kind: u32) -> Option<u32> {
-        let name = CString::new(name).ok()?;
-        // SAFETY: `self.0` is a live BTF object and `name` a NUL-terminated string.
-        let id = unsafe { libbpf_sys::btf__find_by_name_kind(self.0.as_ptr(), name.as_ptr(), kind) };
-        u32::try_from(id).ok()
-    }
-
-    /// `btf__type_cnt`.
-    pub fn type_count(&self) -> u32 {
-        // SAFETY: `self.0` is a live BTF object.
-        unsafe { libbpf_sys::btf__type_cnt(self.0.as_ptr()) }
+impl LibbpfBtf<'static> {
+    /// `btf__new`: copies, parses and validates raw standalone BTF.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let size = size_u32(bytes)?;
+        // SAFETY: `bytes` is valid for reads of `size` bytes for the duration of the call;
+        // libbpf copies them into its own buffer (`btf_new`: malloc + memcpy) and keeps no
+        // pointer into them.
+        let ptr = unsafe { libbpf_sys::btf__new(bytes.as_ptr().cast::<c_void>(), size) };
+        Self::from_raw(ptr, "btf__new")
     }
 }
 
-impl Drop for LibbpfBtf {
-    fn drop(&mut self) {
-        // SAFETY: we own the object and free it exactly once.
-        unsafe { libbpf_sys::btf__free(self.0.as_ptr()) }
+impl<'base> LibbpfBtf<'base> {
+    /// `btf__new_split`: copies, parses and validates split BTF on top of `base`; the result
+    /// borrows `base` (libbpf keeps a pointer to it).
+    pub fn parse_split(bytes: &[u8], base: &'base LibbpfBtf<'_>) -> Result<Self, String> {
+        let size = size_u32(bytes)?;
+        // SAFETY: `bytes` as in `parse`. `base.ptr` is a live BTF object that the lifetime
+        // `'base` keeps alive (and unfreed) for as long as the result exists. libbpf takes a
+        // `*mut` but only reads the base while parsing and in later lookups; nothing we call
+        // mutates it, so sharing one base between many splits is fine.
+        let ptr = unsafe { libbpf_sys::btf__new_split(bytes.as_ptr().cast::<c_void>(), size, base.ptr.as_ptr()) };
+        Self::from_raw(ptr, "btf__new_split")
     }
+
+    fn from_raw(ptr: *mut libbpf_sys::btf, call: &str) -> Result<Self, String> {
+        // libbpf 1.x returns NULL and sets errno on failure (no ERR_PTR in 1.x mode).
+        match NonNull::new(ptr) {
+            Some(ptr) => Ok(LibbpfBtf { ptr, _base: PhantomData }),
+            None => Err(format!("libbpf {call} failed: {}", std::io::Error::last_os_error())),
+        }
+    }
+
+    /// `btf__find_by_name_kind` (bases first, lowest id). `kind` is a `libbpf_sys::BTF_KIND_*`.
+    pub fn find_by_name_kind(&self, name: &str, kind: u32) -> Option<u32> {
+        let name = CString::new(name).ok()?;
+        // SAFETY: `self.ptr` is a live BTF object (and so is its base, see `parse_split`);
+        // `name` is a NUL-terminated string that outlives the call.
+        let id = unsafe { libbpf_sys::btf__find_by_name_kind(self.ptr.as_ptr(), name.as_ptr(), kind) };
+        u32::try_from(id).ok() // negative: -ENOENT
+    }
+
+    /// `btf__type_cnt`: one past the largest type id, bases included.
+    pub fn type_count(&self) -> u32 {
+        // SAFETY: `self.ptr` is a live BTF object.
+        unsafe { libbpf_sys::btf__type_cnt(self.ptr.as_ptr()) }
+    }
+}
+
+impl Drop for LibbpfBtf<'_> {
+    fn drop(&mut self) {
+        // SAFETY: we own the object (returned by btf__new or btf__new_split) and free it exactly
+        // once. Freeing a split does not free its base; a base cannot be dropped while a split
+        // borrows it.
+        unsafe { libbpf_sys::btf__free(self.ptr.as_ptr()) }
+    }
+}
+
+/// libbpf's version as it reports it at run time (e.g. `v1.7`).
+pub fn version() -> String {
+    // SAFETY: `libbpf_version_string` takes no arguments and returns a pointer to a static
+    // NUL-terminated string (or, defensively, NULL, which we check).
+    let ptr = unsafe { libbpf_sys::libbpf_version_string() };
+    if ptr.is_null() {
+        return "unknown".to_string();
+    }
+    // SAFETY: non-NULL, NUL-terminated and static, per libbpf's API.
+    unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+}
+
+fn size_u32(bytes: &[u8]) -> Result<u32, String> {
+    u32::try_from(bytes.len()).map_err(|_| format!("{} bytes is too large for libbpf (u32 size)", bytes.len()))
 }

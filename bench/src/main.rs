@@ -1,163 +1,190 @@
-//! Side-by-side benchmark: bpfkit-btf vs libbpf (`libbpf-sys`) vs aya-obj on the same bytes.
+//! Side-by-side benchmark: bpfkit-btf vs libbpf (`libbpf-sys`) vs aya-obj, in one run, on the
+//! same raw BTF bytes in memory (the `.BTF` sections are extracted up front; I/O is not timed).
 //!
-//! `cargo run --release -p bpfkit-bench [-- --quick] [--corpus DIR]`
+//! ```text
+//! cargo run --release -p bpfkit-bench [-- --quick] [--corpus DIR]
+//! ```
 //!
-//! Measures (a) parse + validate vmlinux, (b) parse + 10 struct lookups by name, (c) parse every
-//! module of the Debian sid corpus as split BTF, (d) peak memory of (a), and (e) the one-time
-//! cost of bpfkit's full name index against libbpf's parse. Answers are cross-checked: the
-//! benchmark fails if the parsers disagree on a lookup.
+//! (a) parse + validate vmlinux, (b) parse + 10 struct lookups by name, (c) parse every module
+//! of the Debian sid corpus as split BTF on its vmlinux, (d) peak memory of (a), one child
+//! process per parser. Inputs: the running kernel's `/sys/kernel/btf/vmlinux` and the corpus of
+//! `scripts/fetch-btf-corpus.sh` (`--corpus`, else `$BPFKIT_CORPUS`, else
+//! `${BPFKIT_CACHE:-$HOME/.cache/bpfkit}/corpus`); missing parts are skipped with the reason.
+//! The parsers' answers are cross-checked: the benchmark fails if they disagree.
+
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod corpus;
+#[allow(unsafe_code)] // The FFI to libbpf: the only unsafe code of the benchmark.
 mod libbpf;
 mod memory;
+mod suite;
+mod table;
 mod timing;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::process::ExitCode;
+use std::time::Instant;
 
-use bpfkit_btf::{Btf, Kind};
-use corpus::Blob;
-use libbpf::LibbpfBtf;
-use timing::{Row, Table};
+use suite::Vmlinux;
+use timing::Plan;
 
-const STRUCTS: [&str; 10] =
-    ["task_struct", "sk_buff", "file", "inode", "mm_struct", "bpf_prog", "sock", "net_device", "page", "cred"];
+const HOST_BTF: &str = "/sys/kernel/btf/vmlinux";
+const USAGE: &str = "usage: bpfkit-bench [--quick] [--corpus DIR]\n\
+    \x20 --quick        few iterations (CI smoke run, ~10 s)\n\
+    \x20 --corpus DIR   corpus root (default: $BPFKIT_CORPUS, else ${BPFKIT_CACHE:-$HOME/.cache/bpfkit}/corpus)";
 
-fn aya_parse(bytes: &[u8]) -> Option<aya_obj::btf::Btf> {
-    aya_obj::btf::Btf::parse(bytes, object::Endianness::Little).ok()
+struct Options {
+    quick: bool,
+    corpus: Option<PathBuf>,
 }
 
-fn bench_vmlinux(blob: &Blob, iters: usize, table: &mut Table) -> Result<(), String> {
-    let bytes = blob.bytes;
-    // (a) parse + validate.
-    let row = Row::new(format!("(a) parse {}", blob.name))
-        .time("bpfkit", iters, || Btf::parse(bytes).is_ok())
-        .time("libbpf", iters, || LibbpfBtf::parse(bytes).is_some())
-        .time("aya", iters, || aya_parse(bytes).is_some());
-    table.push(row);
-
-    // Cross-check the answers of (b) once, outside the timed loops.
-    let ours = Btf::parse(bytes).map_err(|e| e.to_string())?;
-    let theirs = LibbpfBtf::parse(bytes).ok_or("libbpf cannot parse")?;
-    if theirs.type_count() != ours.type_count() {
-        return Err(format!("type counts differ: libbpf {} bpfkit {}", theirs.type_count(), ours.type_count()));
-    }
-    let aya = aya_parse(bytes).ok_or("aya cannot parse")?;
-    for name in STRUCTS {
-        let a = ours.find_by_name_kind(name, Kind::Struct);
-        let b = theirs.find_by_name_kind(name, libbpf_sys::BTF_KIND_STRUCT);
-        let c = aya.id_by_type_name_kind(name, aya_obj::btf::BtfKind::Struct).ok();
-        if a.is_none() || a != b || a != c {
-            return Err(format!("struct {name}: bpfkit {a:?}, libbpf {b:?}, aya {c:?}"));
+fn parse_args(args: &[OsString]) -> Result<Options, String> {
+    let mut options = Options { quick: false, corpus: None };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--quick") => options.quick = true,
+            Some("--corpus") => {
+                options.corpus = Some(PathBuf::from(args.next().ok_or("--corpus needs a directory")?));
+            }
+            Some("-h" | "--help") => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => return Err(format!("unknown argument {}\n{USAGE}", arg.to_string_lossy())),
         }
     }
-
-    // (b) parse + 10 lookups.
-    let row = Row::new(format!("(b) parse + 10 lookups {}", blob.name))
-        .time("bpfkit", iters, || {
-            Btf::parse(bytes).is_ok_and(|btf| STRUCTS.iter().all(|n| btf.find_by_name_kind(n, Kind::Struct).is_some()))
-        })
-        .time("libbpf", iters, || {
-            LibbpfBtf::parse(bytes).is_some_and(|btf| {
-                STRUCTS.iter().all(|n| btf.find_by_name_kind(n, libbpf_sys::BTF_KIND_STRUCT).is_some())
-            })
-        })
-        .time("aya", iters, || {
-            aya_parse(bytes).is_some_and(|btf| {
-                STRUCTS.iter().all(|n| btf.id_by_type_name_kind(n, aya_obj::btf::BtfKind::Struct).is_ok())
-            })
-        });
-    table.push(row);
-
-    // (e) bpfkit's full name index (all kinds) vs libbpf's parse alone.
-    let row = Row::new(format!("(e) bpfkit parse + full name index vs libbpf parse, {}", blob.name))
-        .time("bpfkit", iters, || Btf::parse(bytes).is_ok_and(|btf| !btf.find_all_by_name("task_struct").is_empty()))
-        .time("libbpf", iters, || LibbpfBtf::parse(bytes).is_some());
-    table.push(row);
-    Ok(())
+    Ok(options)
 }
 
-fn bench_modules(vmlinux: &Blob, modules: &[Blob], iters: usize, table: &mut Table) -> Result<(), String> {
-    let base = Arc::new(Btf::parse(vmlinux.bytes).map_err(|e| e.to_string())?);
-    let lbase = LibbpfBtf::parse(vmlinux.bytes).ok_or("libbpf cannot parse the base")?;
-    // Both must accept every module.
-    for m in modules {
-        Btf::parse_split(m.bytes, base.clone()).map_err(|e| format!("bpfkit: {}: {e}", m.name))?;
-        LibbpfBtf::parse_split(m.bytes, &lbase).ok_or_else(|| format!("libbpf: {} rejected", m.name))?;
-    }
-    let aya_ok = modules.iter().filter(|m| aya_parse(m.bytes).is_some()).count();
-    let mut row = Row::new(format!("(c) parse {} module BTFs (split)", modules.len()))
-        .time("bpfkit", iters, || modules.iter().all(|m| Btf::parse_split(m.bytes, base.clone()).is_ok()))
-        .time("libbpf", iters, || modules.iter().all(|m| LibbpfBtf::parse_split(m.bytes, &lbase).is_some()));
-    row.note(format!("aya: n/a (no split BTF support; standalone parse accepted {aya_ok}/{})", modules.len()));
-    table.push(row);
-    Ok(())
+/// `model name` of the first CPU and the number of CPUs.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, m)| m.trim().to_string()))
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{model}, {cpus} CPUs")
 }
 
-fn run(quick: bool, corpus: Option<PathBuf>) -> Result<(), String> {
-    let iters = if quick { 3 } else { 30 };
-    let root = corpus::root(corpus);
-    let uname = std::process::Command::new("uname").arg("-r").output().map(|o| o.stdout).unwrap_or_default();
-    println!("bpfkit-btf benchmark, kernel {}", String::from_utf8_lossy(&uname).trim());
-    println!("comparing against libbpf-sys 1.7 (libbpf v1.7) and aya-obj 0.3; {iters} iterations, median (min)\n");
+/// The running kernel's release (`uname -r`).
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or_else(|_| "unknown".to_string(), |r| r.trim().to_string())
+}
 
-    let mut table = Table::default();
-    let mut vmlinuxes = Vec::new();
-    let host = Path::new("/sys/kernel/btf/vmlinux");
-    if host.exists() {
-        vmlinuxes.push(corpus::load(host, "host vmlinux (unsorted)")?);
+fn run(options: Options) -> Result<(), String> {
+    let started = Instant::now();
+    let (vmlinux_plan, modules_plan) = if options.quick {
+        (Plan { warmup: 1, iters: 3 }, Plan { warmup: 1, iters: 1 })
     } else {
-        println!("skipping host vmlinux: {} does not exist", host.display());
-    }
-    let sid = root.join("sid");
-    let sid_version = std::fs::read_to_string(sid.join("VERSION")).unwrap_or_default();
-    if sid.join(".complete").exists() {
-        vmlinuxes.push(corpus::load(&sid.join("vmlinux"), &format!("{} vmlinux (sorted)", sid_version.trim()))?);
-    } else {
-        println!("skipping sid kernel: no corpus at {} (run scripts/fetch-btf-corpus.sh)", sid.display());
-    }
-    for blob in &vmlinuxes {
-        bench_vmlinux(blob, iters, &mut table)?;
-    }
-    if let Some(sid_vmlinux) = vmlinuxes.iter().find(|b| b.name.contains("sorted)") && !b.name.contains("unsorted")) {
-        let paths = corpus::modules(&sid.join("modules"));
-        let modules = paths.iter().map(|p| corpus::load(p, &p.display().to_string())).collect::<Result<Vec<_>, _>>()?;
-        bench_modules(sid_vmlinux, &modules, if quick { 1 } else { 5 }, &mut table)?;
-    }
-    table.print();
+        (Plan { warmup: 3, iters: 100 }, Plan { warmup: 1, iters: 15 })
+    };
+    let release = kernel_release();
+    let root = corpus::root(options.corpus);
+    println!("bpfkit-bench: bpfkit-btf vs libbpf vs aya-obj on the same BTF bytes in memory (I/O not timed)");
+    println!("machine:  {}, kernel {release}", machine());
+    println!(
+        "versions: bpfkit-btf {}, libbpf-sys {} (libbpf {}), aya-obj {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("BENCH_LIBBPF_SYS_VERSION"),
+        libbpf::version(),
+        env!("BENCH_AYA_OBJ_VERSION")
+    );
+    println!(
+        "mode:     {}: (a)/(b) {} warm-up + {} timed runs per cell, (c) {} + {}",
+        if options.quick { "quick" } else { "full" },
+        vmlinux_plan.warmup,
+        vmlinux_plan.iters,
+        modules_plan.warmup,
+        modules_plan.iters
+    );
+    println!("corpus:   {}", root.display());
 
-    if host.exists() {
-        let path = host.to_str().unwrap_or("/sys/kernel/btf/vmlinux");
-        let (ours, libbpf, aya) =
-            (memory::measure("bpfkit", path)?, memory::measure("libbpf", path)?, memory::measure("aya", path)?);
-        println!("\n(d) peak memory of parsing host vmlinux ({} KiB of BTF), above the bytes already in memory:", {
-            std::fs::metadata(path).map(|m| m.len() / 1024).unwrap_or(0)
-        });
-        println!("    bpfkit {ours:>8} KiB");
-        println!("    libbpf {libbpf:>8} KiB   ({:.1}x bpfkit)", libbpf as f64 / ours.max(1) as f64);
-        println!("    aya    {aya:>8} KiB   ({:.1}x bpfkit)", aya as f64 / ours.max(1) as f64);
-        if ours >= libbpf {
-            return Err("bpfkit used more memory than libbpf".into());
+    // Inputs, loaded and cross-checked before anything is timed.
+    let mut inputs: Vec<Vmlinux> = Vec::new();
+    let mut sid: Option<(usize, PathBuf)> = None;
+    if Path::new(HOST_BTF).exists() {
+        inputs.push(Vmlinux::check(corpus::load(Path::new(HOST_BTF), format!("host {release}"))?)?);
+    } else {
+        println!("skipping host vmlinux: {HOST_BTF} does not exist (kernel without CONFIG_DEBUG_INFO_BTF?)");
+    }
+    for name in ["6.1", "6.12", "sid"] {
+        match corpus::kernel(&root, name) {
+            Ok((version, dir)) => {
+                let label = if name == "sid" { format!("sid {version}") } else { version };
+                inputs.push(Vmlinux::check(corpus::load(&dir.join("vmlinux"), label)?)?);
+                if name == "sid" {
+                    sid = Some((inputs.len() - 1, dir));
+                }
+            }
+            Err(why) => println!("skipping corpus kernel {name}: {why}"),
         }
     }
+    if inputs.is_empty() {
+        return Err("no input: neither the host's BTF nor a corpus kernel is available".into());
+    }
+    println!();
+
+    suite::parse(&inputs, vmlinux_plan)?.print();
+    suite::lookups(&inputs, vmlinux_plan)?.print();
+    suite::index_cost(&inputs, vmlinux_plan)?.print();
+
+    match &sid {
+        Some((index, dir)) => {
+            let paths = corpus::modules(&dir.join("modules"))?;
+            if paths.is_empty() {
+                println!("skipping (c): no .ko files under {}\n", dir.join("modules").display());
+            } else {
+                let loading = Instant::now();
+                let modules =
+                    paths.iter().map(|p| corpus::load(p, p.display().to_string())).collect::<Result<Vec<_>, _>>()?;
+                println!(
+                    "(c) loaded the .BTF of {} modules in {:.1} s (not timed)",
+                    modules.len(),
+                    loading.elapsed().as_secs_f64()
+                );
+                suite::modules(&inputs[*index], &modules, modules_plan)?.print();
+            }
+        }
+        None => println!("skipping (c): the sid corpus kernel is not available (see above)\n"),
+    }
+
+    let memory_inputs: Vec<_> = inputs
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| v.blob.path == Path::new(HOST_BTF) || sid.as_ref().is_some_and(|(s, _)| s == i))
+        .map(|(_, v)| &v.blob)
+        .collect();
+    if memory_inputs.is_empty() {
+        println!("skipping (d): needs the host's BTF or the sid corpus kernel\n");
+    } else {
+        memory::table(&memory_inputs)?.print();
+    }
+
+    println!("total wall time {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
-fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("mem") if args.len() == 3 => memory::child(&args[1], &args[2]),
-        _ => {
-            let quick = args.iter().any(|a| a == "--quick");
-            let corpus = args.iter().position(|a| a == "--corpus").and_then(|i| args.get(i + 1)).map(PathBuf::from);
-            run(quick, corpus)
-        }
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let result = match args.first().and_then(|a| a.to_str()) {
+        // Hidden: the child process of measurement (d).
+        Some("mem") => match &args[1..] {
+            [parser, path] => memory::child(&parser.to_string_lossy(), Path::new(path)),
+            _ => Err("usage: bpfkit-bench mem <parser> <file>".to_string()),
+        },
+        _ => parse_args(&args).and_then(run),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("bpfkit-bench: {e}");
-            std::process::ExitCode::FAILURE
+            eprintln!("bpfkit-bench: error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

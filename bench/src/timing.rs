@@ -1,74 +1,42 @@
-//! Timing rows: each parser's median and minimum over the same number of iterations, and the
-//! ratio to bpfkit's median.
+//! Timing one piece of work: warm-up runs, then timed iterations; median and minimum.
 
 use std::time::{Duration, Instant};
 
-/// One measurement across parsers.
-pub struct Row {
-    title: String,
-    results: Vec<(&'static str, Duration, Duration)>,
-    notes: Vec<String>,
+/// Median and minimum of the timed iterations.
+#[derive(Clone, Copy)]
+pub struct Sample {
+    pub median: Duration,
+    pub min: Duration,
 }
 
-impl Row {
-    pub fn new(title: String) -> Row {
-        Row { title, results: Vec::new(), notes: Vec::new() }
-    }
-
-    /// Runs `f` once to warm up, then `iters` times; `f` must return true (a sanity check that
-    /// the work was done).
-    pub fn time(mut self, who: &'static str, iters: usize, mut f: impl FnMut() -> bool) -> Row {
-        assert!(f(), "{who}: {} failed", self.title);
-        let mut samples: Vec<Duration> = (0..iters.max(1))
-            .map(|_| {
-                let t = Instant::now();
-                let ok = std::hint::black_box(f());
-                let d = t.elapsed();
-                assert!(ok, "{who}: {} failed", self.title);
-                d
-            })
-            .collect();
-        samples.sort();
-        self.results.push((who, samples[samples.len() / 2], samples[0]));
-        self
-    }
-
-    pub fn note(&mut self, note: String) {
-        self.notes.push(note);
-    }
+/// How many times to run each piece of work.
+#[derive(Clone, Copy)]
+pub struct Plan {
+    pub warmup: usize,
+    pub iters: usize,
 }
 
-/// Rows printed together.
-#[derive(Default)]
-pub struct Table {
-    rows: Vec<Row>,
-}
-
-impl Table {
-    pub fn push(&mut self, row: Row) {
-        self.rows.push(row);
-    }
-
-    pub fn print(&self) {
-        for row in &self.rows {
-            println!("{}", row.title);
-            let ours = row.results.iter().find(|r| r.0 == "bpfkit").map(|r| r.1);
-            for (who, median, min) in &row.results {
-                let ratio = match ours {
-                    Some(o) if *who != "bpfkit" => {
-                        format!("  {:.1}x bpfkit's time", median.as_secs_f64() / o.as_secs_f64().max(1e-9))
-                    }
-                    _ => String::new(),
-                };
-                println!(
-                    "    {who:<7} {:>9.3} ms  (min {:>8.3}){ratio}",
-                    median.as_secs_f64() * 1e3,
-                    min.as_secs_f64() * 1e3
-                );
-            }
-            for note in &row.notes {
-                println!("    {note}");
+impl Plan {
+    /// Runs `work` `warmup` times, then `iters` times timed. `work` returns whether it got the
+    /// expected answer: a wrong answer in any run is an error (a benchmark of broken work is
+    /// worthless), reported with `what`.
+    pub fn time(self, what: &str, mut work: impl FnMut() -> bool) -> Result<Sample, String> {
+        let failed = || format!("{what}: wrong answer or parse failure inside the timed loop");
+        for _ in 0..self.warmup {
+            if !std::hint::black_box(work()) {
+                return Err(failed());
             }
         }
+        let mut samples = Vec::with_capacity(self.iters.max(1));
+        for _ in 0..self.iters.max(1) {
+            let start = Instant::now();
+            let ok = std::hint::black_box(work());
+            samples.push(start.elapsed());
+            if !ok {
+                return Err(failed());
+            }
+        }
+        samples.sort_unstable();
+        Ok(Sample { median: samples[samples.len() / 2], min: samples[0] })
     }
 }
