@@ -145,50 +145,35 @@ impl Btf {
     fn sorted_from(&self) -> Option<usize> {
         *self.names.sorted.get_or_init(|| {
             let n = self.own_type_count();
-            self.sorted_range(0, n).map(|first| first.unwrap_or(n))
-        })
-    }
-
-    /// Whether own types `start..end` are in ascending name order; `Some(first named index)`.
-    fn sorted_range(&self, start: usize, end: usize) -> Option<Option<usize>> {
-        let types = self.own_type_section();
-        let strings = self.own_strings();
-        let (e, first_str) = (self.endian(), self.first_string_offset());
-        let mut first_named = None;
-        let mut prev: &[u8] = b"\0";
-        let mut touched = 0u8;
-        for i in start..end {
-            // Names are scattered over the string section: touch the one a few types ahead so
-            // its cache miss overlaps with this comparison.
-            let ahead = e.read_u32(types, self.own_offset(i + 16)).wrapping_sub(first_str);
-            touched ^= strings.get(ahead as usize).copied().unwrap_or(0);
-            let off = e.read_u32(types, self.own_offset(i));
-            // The name as the rest of the string section from its first byte (NUL-terminated).
-            let tail = match off.checked_sub(first_str).and_then(|r| strings.get(r as usize..)) {
-                Some(tail) => tail,
-                // A split's name in its base's strings: rare, compare the slow way.
-                None => {
-                    let name = self.own_name(i);
-                    if name < &prev[..cstr_len(prev)] {
-                        return None;
-                    }
-                    prev = name;
-                    if first_named.is_none() && !name.is_empty() {
-                        first_named = Some(i);
-                    }
-                    continue;
+            let types = self.own_type_section();
+            let strings = self.own_strings();
+            let (e, first_str) = (self.endian(), self.first_string_offset());
+            let mut first_named = None;
+            let mut prev: &[u8] = b"";
+            let mut touched = 0u8;
+            for i in 0..n {
+                // Names are scattered over the string section: touch the one a few types ahead
+                // so its cache miss overlaps with this comparison.
+                let ahead = e.read_u32(types, self.own_offset(i + 16)).wrapping_sub(first_str);
+                touched ^= strings.get(ahead as usize).copied().unwrap_or(0);
+                // The name as the rest of the string section from its first byte (its NUL ends
+                // it); a split's name in its base's strings comes as the exact slice instead.
+                let off = e.read_u32(types, self.own_offset(i));
+                let name = match off.checked_sub(first_str).and_then(|r| strings.get(r as usize..)) {
+                    Some(tail) => tail,
+                    None => self.own_name(i),
+                };
+                if !cstr_le(prev, name) {
+                    return None;
                 }
-            };
-            if !cstr_le(prev, tail) {
-                return None;
+                if first_named.is_none() && name.first().is_some_and(|&b| b != 0) {
+                    first_named = Some(i);
+                }
+                prev = name;
             }
-            if first_named.is_none() && tail.first().is_some_and(|&b| b != 0) {
-                first_named = Some(i);
-            }
-            prev = tail;
-        }
-        std::hint::black_box(touched);
-        Some(first_named)
+            std::hint::black_box(touched);
+            Some(first_named.unwrap_or(n))
+        })
     }
 
     fn hash_index(&self, kind: Option<u8>) -> &HashIndex {
