@@ -229,6 +229,11 @@ impl Btf {
 
     /// Start of the `index`-th own record within the type section.
     #[inline]
+    /// Start of each own type's record in the type section, by index.
+    pub(crate) fn own_offsets(&self) -> &[u32] {
+        &self.offsets
+    }
+
     pub(crate) fn own_offset(&self, index: usize) -> usize {
         self.offsets.get(index).map_or(usize::MAX, |&o| o as usize)
     }

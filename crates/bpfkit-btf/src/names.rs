@@ -1,16 +1,21 @@
 //! Name lookup: binary search when the producer sorted types by name, a hash index otherwise.
 //!
 //! Kernels since 7.x sort vmlinux BTF by name (anonymous types first), so bpfkit checks the order
-//! once, with no allocation, and then binary-searches. Unsorted BTF (older kernels, objects) gets
-//! an open-addressing hash table of 8 bytes per slot, built on the first lookup. Either way the
-//! one-time cost is a single pass over the names, and matches come out in ascending id order.
-//! Each blob in a split chain has its own index; lookups visit bases first.
+//! once, on the first 16 bytes of each name and with no allocation, and then binary-searches. Unsorted BTF (older kernels, objects) gets
+//! an open-addressing hash table of 4 bytes per slot, built per kind when it pays: a program
+//! that looks up a handful of types (the common ones sit at low ids in vmlinux) is served by a
+//! scan that stops at the first match, and once the scans together have cost about as much as
+//! the index would, the index is built (so many lookups cost at most about twice the index).
+//! Matches come out in ascending id order either way. Each blob in a split chain has its own
+//! index; lookups visit bases first.
 
 use std::ops::ControlFlow;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::TypeId;
 use crate::btf::Btf;
+use crate::bytes::prefetch;
 use crate::kind::Kind;
 
 /// Lazily built name lookup state of one blob.
@@ -24,7 +29,17 @@ pub(crate) struct NameLookup {
     /// Hash index per raw kind 1..=19 (slot 0: kinds newer than this crate), for lookups by name
     /// and kind: indexing only the kind asked for (say 10k structs of 130k types) is much cheaper.
     by_kind: [OnceLock<HashIndex>; 20],
+    /// Work spent on scans per kind slot (see [`SCAN_NAME_COST`]): when it reaches the type
+    /// count, the next lookup of that kind builds the index instead of scanning.
+    scanned: [AtomicUsize; 20],
 }
+
+/// How many types ahead the order check prefetches names.
+const PREFETCH_AHEAD: usize = 32;
+
+/// Scan cost of comparing one name, in units of skipping one type: a name comparison reads
+/// the record and the string (two likely cache misses), skipping reads one byte of `kinds`.
+const SCAN_NAME_COST: usize = 16;
 
 /// Open addressing, linear probing; slots hold `index + 1` of a type, 0 = empty. Entries for
 /// one name are met in insertion (= ascending id) order.
@@ -36,7 +51,8 @@ struct HashIndex {
 /// Which strategy a blob's name lookups use (for reports such as `bpfkit btf inspect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameIndexKind {
-    /// Types are sorted by name: binary search, no index built.
+    /// Types are sorted by name (judged on the first 16 bytes of each name; runs of names that
+    /// share those are searched whole): binary search, no index built.
     SortedByName,
     /// A hash index was built.
     Hashed,
@@ -54,31 +70,22 @@ fn word_at(bytes: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// `strcmp(a, b) <= 0` for the NUL-terminated strings starting `a` and `b`, eight bytes at a
-/// time (a slice's end counts as a NUL).
-#[inline]
-fn cstr_le(a: &[u8], b: &[u8]) -> bool {
+/// The sort key of a name: its first 16 bytes, big-endian, with everything from its NUL on
+/// zeroed (a slice's end counts as a NUL). Keys order as `strcmp` orders the names, except that
+/// names sharing their first 16 bytes get equal keys.
+#[inline(always)]
+pub(crate) fn name_key(name: &[u8]) -> u128 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let mut i = 0;
-    loop {
-        let (wa, wb) = (word_at(a, i), word_at(b, i));
-        // Exact per-byte zero mask of `wa` (0x80 in each byte that is 0).
-        let zero = !(((wa & LOW7) + LOW7) | wa | LOW7);
-        if wa == wb {
-            if zero != 0 || i >= a.len() {
-                return true; // equal strings
-            }
-            i += 8;
-            continue;
-        }
-        let first_diff = (wa ^ wb).trailing_zeros() / 8;
-        let first_nul = if zero != 0 { zero.trailing_zeros() / 8 } else { 8 };
-        if first_nul < first_diff {
-            return true; // both end before they differ: equal
-        }
-        let shift = first_diff * 8;
-        return (wa >> shift) as u8 <= (wb >> shift) as u8;
-    }
+    // Exact per-byte zero mask (0x80 in each byte that is 0), then every bit up to and
+    // including the first NUL byte's (all bits when there is none).
+    let up_to_nul = |w: u64| {
+        let zero = !(((w & LOW7) + LOW7) | w | LOW7);
+        (zero ^ zero.wrapping_sub(1), zero != 0)
+    };
+    let (w0, w1) = (word_at(name, 0), word_at(name, 8));
+    let (keep0, ended) = up_to_nul(w0);
+    let keep1 = up_to_nul(w1).0 & (ended as u64).wrapping_sub(1);
+    (((w0 & keep0).swap_bytes() as u128) << 64) | (w1 & keep1).swap_bytes() as u128
 }
 
 /// Length of the NUL-terminated string at the start of `bytes` (all of it if there is no NUL),
@@ -102,6 +109,12 @@ pub(crate) fn cstr_len(bytes: &[u8]) -> usize {
         i += 1;
     }
     i
+}
+
+/// Index slot of a raw kind: 1..=19 their own, 0 for every kind past ENUM64 (no type has kind
+/// 0; visitors re-check the kind).
+fn kind_slot(raw: u8) -> usize {
+    if (1..=19).contains(&raw) { raw as usize } else { 0 }
 }
 
 #[inline]
@@ -141,46 +154,59 @@ impl Btf {
         self.own_kinds().get(index).copied().unwrap_or(0)
     }
 
-    /// `Some(first_named)` if own types are sorted by name; checked once, no allocation.
+    /// The sort key of the `index`-th own type's name (see [`name_key`]).
+    #[inline]
+    fn own_key(&self, index: usize) -> u128 {
+        let name_off = self.endian().read_u32(self.own_type_section(), self.own_offset(index));
+        // Fast path: the name is in this blob's own string section; its NUL ends it.
+        match name_off.checked_sub(self.first_string_offset()).and_then(|r| self.own_strings().get(r as usize..)) {
+            Some(tail) => name_key(tail),
+            None => name_key(self.str_bytes_at(name_off).unwrap_or(b"")),
+        }
+    }
+
+    /// `Some(first_named)` if own types are in name order (all before `first_named` anonymous),
+    /// judged on [`name_key`]s; checked once, no allocation.
+    ///
+    /// Comparing keys instead of whole names keeps the check to two loads and a compare per
+    /// type (sorted vmlinux has long runs of names sharing a prefix, such as `trace_event_raw_`,
+    /// where whole-name comparisons branch unpredictably). Lookups then treat a run of equal
+    /// keys as unordered and compare every name in it, so the answer is exact either way.
     fn sorted_from(&self) -> Option<usize> {
         *self.names.sorted.get_or_init(|| {
-            let n = self.own_type_count();
-            let types = self.own_type_section();
-            let strings = self.own_strings();
-            let (e, first_str) = (self.endian(), self.first_string_offset());
+            let (types, strings, e) = (self.own_type_section(), self.own_strings(), self.endian());
+            let first_str = self.first_string_offset();
+            let offsets = self.own_offsets();
+            let name_at = |i: usize| {
+                let off = offsets.get(i).map_or(usize::MAX, |&o| o as usize);
+                e.read_u32(types, off).wrapping_sub(first_str) as usize
+            };
             let mut first_named = None;
-            let mut prev: &[u8] = b"";
-            let mut touched = 0u8;
-            for i in 0..n {
-                // Names are scattered over the string section: touch the one a few types ahead
-                // so its cache miss overlaps with this comparison.
-                let ahead = e.read_u32(types, self.own_offset(i + 16)).wrapping_sub(first_str);
-                touched ^= strings.get(ahead as usize).copied().unwrap_or(0);
-                // The name as the rest of the string section from its first byte (its NUL ends
-                // it); a split's name in its base's strings comes as the exact slice instead.
-                let off = e.read_u32(types, self.own_offset(i));
-                let name = match off.checked_sub(first_str).and_then(|r| strings.get(r as usize..)) {
-                    Some(tail) => tail,
-                    None => self.own_name(i),
+            let mut prev = 0u128;
+            for i in 0..offsets.len() {
+                // Names are scattered over the string section: ask for one a few types ahead.
+                prefetch(strings, name_at(i + PREFETCH_AHEAD));
+                let key = match strings.get(name_at(i)..) {
+                    Some(tail) => name_key(tail),
+                    // A split's name in its base's strings.
+                    None => self.own_key(i),
                 };
-                if !cstr_le(prev, name) {
+                if key < prev {
                     return None;
                 }
-                if first_named.is_none() && name.first().is_some_and(|&b| b != 0) {
+                if first_named.is_none() && key != 0 {
                     first_named = Some(i);
                 }
-                prev = name;
+                prev = key;
             }
-            std::hint::black_box(touched);
-            Some(first_named.unwrap_or(n))
+            Some(first_named.unwrap_or(offsets.len()))
         })
     }
 
     fn hash_index(&self, kind: Option<u8>) -> &HashIndex {
         let cell = match kind {
             None => &self.names.all,
-            // Slot 0 holds every kind past ENUM64 (no type has kind 0; the visitor re-checks).
-            Some(raw) => &self.names.by_kind[if (1..=19).contains(&raw) { raw as usize } else { 0 }],
+            Some(raw) => &self.names.by_kind[kind_slot(raw)],
         };
         cell.get_or_init(|| {
             let kinds = self.own_kinds();
@@ -209,22 +235,57 @@ impl Btf {
         })
     }
 
-    /// Which name lookup strategy this blob uses (builds it if not yet built).
+    /// Which name lookup strategy this blob uses (runs the order check if not yet run; an
+    /// unsorted blob may still be answering by scans until its index pays off).
     pub fn name_index_kind(&self) -> NameIndexKind {
         if self.sorted_from().is_some() { NameIndexKind::SortedByName } else { NameIndexKind::Hashed }
     }
 
-    /// Whether this blob's own types are sorted by name (anonymous first), as 7.x kernels emit.
+    /// Whether this blob's own types are sorted by name (anonymous first), as 7.x kernels emit,
+    /// as far as the first 16 bytes of each name tell.
     pub fn is_sorted_by_name(&self) -> bool {
         self.name_index_kind() == NameIndexKind::SortedByName
     }
 
+    /// Looks for the first own type named `name` of raw kind `kind` by scanning in id order,
+    /// if this kind's scan budget allows. `None` when the budget ran out before an answer
+    /// (the caller then uses the index); `Some(found)` otherwise.
+    fn scan_first(&self, name: &[u8], kind: u8) -> Option<Option<usize>> {
+        let spent = &self.names.scanned[kind_slot(kind)];
+        // What is left of a budget of one full pass over the types.
+        let left = self.own_type_count().saturating_sub(spent.load(Ordering::Relaxed));
+        let (mut cost, mut last) = (0, 0);
+        let mut outcome = None;
+        for (i, &raw) in self.own_kinds().iter().enumerate() {
+            if raw != kind {
+                continue;
+            }
+            cost += i - last + SCAN_NAME_COST;
+            last = i;
+            if cost >= left {
+                spent.fetch_add(cost, Ordering::Relaxed);
+                return None;
+            }
+            if self.own_name(i) == name {
+                outcome = Some(i);
+                break;
+            }
+        }
+        if outcome.is_none() {
+            cost += self.own_type_count() - last;
+        }
+        spent.fetch_add(cost, Ordering::Relaxed);
+        Some(outcome)
+    }
+
     /// Visits this blob's own types named `name` (of raw kind `kind`, if given; the visitor
-    /// must still check the kind), in ascending id order.
+    /// must still check the kind), in ascending id order. `first_only` says the visitor stops
+    /// at the first match of that kind, which lets unsorted BTF scan instead of indexing.
     fn visit_own(
         &self,
         name: &[u8],
         kind: Option<u8>,
+        first_only: bool,
         visit: &mut dyn FnMut(TypeId) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
         if name.is_empty() {
@@ -234,18 +295,31 @@ impl Btf {
         match self.sorted_from() {
             Some(first_named) => {
                 let n = self.own_type_count();
+                let wanted = name_key(name);
                 let (mut lo, mut hi) = (first_named, n);
                 while lo < hi {
                     let mid = lo + (hi - lo) / 2;
-                    if self.own_name(mid) < name { lo = mid + 1 } else { hi = mid }
+                    if self.own_key(mid) < wanted { lo = mid + 1 } else { hi = mid }
                 }
+                // The run of types sharing the name's key: only their keys are known to be in
+                // order, so every name in the run is compared.
                 let mut i = lo;
-                while i < n && self.own_name(i) == name {
-                    visit(first + i as u32)?;
+                while i < n && self.own_key(i) == wanted {
+                    if self.own_name(i) == name {
+                        visit(first + i as u32)?;
+                    }
                     i += 1;
                 }
             }
             None => {
+                if let (true, Some(raw @ 1..=19)) = (first_only, kind) {
+                    if let Some(found) = self.scan_first(name, raw) {
+                        if let Some(i) = found {
+                            visit(first + i as u32)?;
+                        }
+                        return ControlFlow::Continue(());
+                    }
+                }
                 let HashIndex { slots, mask } = self.hash_index(kind);
                 let mut s = hash_name(name) as usize & mask;
                 loop {
@@ -269,18 +343,19 @@ impl Btf {
         &self,
         name: &[u8],
         kind: Option<u8>,
+        first_only: bool,
         visit: &mut dyn FnMut(TypeId) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
         if let Some(base) = self.base() {
-            base.visit_all(name, kind, visit)?;
+            base.visit_all(name, kind, first_only, visit)?;
         }
-        self.visit_own(name, kind, visit)
+        self.visit_own(name, kind, first_only, visit)
     }
 
     /// Every type named `name`, bases first, in ascending id order.
     pub fn find_all_by_name(&self, name: &str) -> Vec<TypeId> {
         let mut out = Vec::new();
-        let _ = self.visit_all(name.as_bytes(), None, &mut |id| {
+        let _ = self.visit_all(name.as_bytes(), None, false, &mut |id| {
             out.push(id);
             ControlFlow::Continue(())
         });
@@ -294,7 +369,7 @@ impl Btf {
     /// check for ambiguity instead of silently taking the first, as libbpf does.
     pub fn find_all_by_name_kind(&self, name: &str, kind: Kind) -> Vec<TypeId> {
         let mut out = Vec::new();
-        let _ = self.visit_all(name.as_bytes(), Some(kind.raw()), &mut |id| {
+        let _ = self.visit_all(name.as_bytes(), Some(kind.raw()), false, &mut |id| {
             if self.kind_of(id) == Some(kind) {
                 out.push(id);
             }
@@ -306,7 +381,7 @@ impl Btf {
     /// The lowest-id type named `name` of kind `kind`, bases first.
     pub fn find_by_name_kind(&self, name: &str, kind: Kind) -> Option<TypeId> {
         let mut found = None;
-        let _ = self.visit_all(name.as_bytes(), Some(kind.raw()), &mut |id| {
+        let _ = self.visit_all(name.as_bytes(), Some(kind.raw()), true, &mut |id| {
             if self.kind_of(id) == Some(kind) {
                 found = Some(id);
                 return ControlFlow::Break(());
@@ -321,7 +396,7 @@ impl Btf {
     pub fn find_own_by_name_kind(&self, name: &str, kind: Kind) -> Option<TypeId> {
         let mut found = None;
         let first = self.first_id();
-        let _ = self.visit_own(name.as_bytes(), Some(kind.raw()), &mut |id| {
+        let _ = self.visit_own(name.as_bytes(), Some(kind.raw()), true, &mut |id| {
             if Kind::from_raw(self.own_kind_raw((id - first) as usize)) == Some(kind) {
                 found = Some(id);
                 return ControlFlow::Break(());
@@ -334,11 +409,11 @@ impl Btf {
 
 #[cfg(test)]
 mod tests {
-    use super::{cstr_le, cstr_len};
+    use super::{cstr_len, name_key};
 
     #[test]
-    fn word_compare_matches_strcmp() {
-        let words: [&[u8]; 14] = [
+    fn name_keys_order_like_strcmp() {
+        let words: [&[u8]; 18] = [
             b"",
             b"a",
             b"ab",
@@ -352,19 +427,25 @@ mod tests {
             b"bpf_prog",
             b"bpf_prog_aux",
             b"bpf_prog_array",
+            b"trace_event_raw_",
+            b"trace_event_raw_a",
+            b"trace_event_raw_b",
+            b"trace_event_rax",
             b"zzzzzzzzzzzzzzzzz",
         ];
         for a in words {
             for b in words {
                 // As they sit in a string section: NUL-terminated, followed by other bytes.
                 let mut ta = a.to_vec();
-                ta.extend_from_slice(b"\0junkjunk");
+                ta.extend_from_slice(b"\0junkjunkjunkjunk");
                 let mut tb = b.to_vec();
                 tb.extend_from_slice(b"\0xx");
-                assert_eq!(cstr_le(&ta, &tb), a <= b, "{a:?} <= {b:?}");
+                let (ka, kb) = (name_key(&ta), name_key(&tb));
+                // Keys never contradict strcmp, and tell names apart within 16 bytes.
+                assert_eq!(ka.cmp(&kb), a[..a.len().min(16)].cmp(&b[..b.len().min(16)]), "{a:?} vs {b:?}");
                 assert_eq!(cstr_len(&ta), a.len());
-                // A section end works as a terminator too.
-                assert_eq!(cstr_le(a, b), a <= b, "unterminated {a:?} <= {b:?}");
+                // A slice's end works as a terminator too.
+                assert_eq!(name_key(a), ka, "unterminated {a:?}");
             }
         }
     }

@@ -98,8 +98,12 @@ impl Walk<'_> {
     #[inline(never)]
     fn fast<B: ByteOrder>(&self) -> Option<(Vec<u32>, Vec<u8>, u64, u64)> {
         let types = self.types;
-        let mut offsets: Vec<u32> = Vec::with_capacity(types.len() / 24);
-        let mut kinds: Vec<u8> = Vec::with_capacity(types.len() / 24);
+        // Every record takes at least a header: enough room for any input, and pages that are
+        // never written are never faulted in (the allocation is zeroed memory from the OS).
+        let room = types.len() / TYPE_HEADER_SIZE;
+        let mut offsets = vec![0u32; room];
+        let mut kinds = vec![0u8; room];
+        let mut count = 0usize;
         let (mut max_name, mut max_ref) = (0u32, 0u32);
         let mut pos = 0usize;
         while pos < types.len() {
@@ -107,64 +111,47 @@ impl Walk<'_> {
             let name_off = B::u32(head, 0);
             let info = Info::decode(B::u32(head, 4));
             let word3 = B::u32(head, 8);
-            let (info_size, elem_size) = match KNOWN_SIZES.get(info.kind as usize) {
-                Some(&(0, 0)) if info.kind == 0 => return None,
-                Some(&(i, e)) => (i as usize, e as usize),
-                None => {
-                    let entry = self.layout.as_ref()?.get(info.kind)?;
-                    (entry.info_size as usize, entry.elem_size as usize)
-                }
+            let (info_size, elem_size) = if (1..KNOWN_KINDS).contains(&info.kind) {
+                // Shifts of a constant instead of a table load: this sits on the walk's
+                // critical path (the next record's position depends on it).
+                let shift = 2 * info.kind as u32;
+                ((((INFO_WORDS >> shift) & 3) * 4) as usize, (((ELEM_WORDS >> shift) & 3) * 4) as usize)
+            } else if info.kind == 0 {
+                return None;
+            } else {
+                let entry = self.layout.as_ref()?.get(info.kind)?;
+                (entry.info_size as usize, entry.elem_size as usize)
             };
             let vlen = info.vlen as usize;
             let len = TYPE_HEADER_SIZE + info_size + elem_size * vlen;
             let rec = types.get(pos..pos.checked_add(len)?)?;
             max_name = max_name.max(name_off);
-            let elems = &rec[TYPE_HEADER_SIZE + info_size..];
-            match info.kind {
-                // STRUCT, UNION: name, type, offset.
-                4 | 5 => {
-                    for e in elems.chunks_exact(12) {
-                        max_name = max_name.max(B::u32(e, 0));
-                        max_ref = max_ref.max(B::u32(e, 4));
-                    }
-                }
-                // FUNC_PROTO: return type, then (name, type) pairs.
-                13 => {
-                    max_ref = max_ref.max(word3);
-                    for e in elems.chunks_exact(8) {
-                        max_name = max_name.max(B::u32(e, 0));
-                        max_ref = max_ref.max(B::u32(e, 4));
-                    }
-                }
-                // ENUM: (name, value) pairs.
-                6 => {
-                    for e in elems.chunks_exact(8) {
-                        max_name = max_name.max(B::u32(e, 0));
-                    }
-                }
-                // ENUM64: (name, lo, hi).
-                19 => {
-                    for e in elems.chunks_exact(12) {
-                        max_name = max_name.max(B::u32(e, 0));
-                    }
-                }
-                // DATASEC: (type, offset, size).
-                15 => {
-                    for e in elems.chunks_exact(12) {
-                        max_ref = max_ref.max(B::u32(e, 0));
-                    }
-                }
-                // ARRAY: element and index types.
-                3 => max_ref = max_ref.max(B::u32(rec, 12)).max(B::u32(rec, 16)),
-                // PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, VAR, DECL_TAG, TYPE_TAG.
-                2 | 8..=12 | 14 | 17 | 18 => max_ref = max_ref.max(word3),
-                _ => {}
+            // Which words hold names and type ids, as masks from per-kind bit sets rather than
+            // a branch per kind (kinds arrive in no predictable order).
+            let k = info.kind as u32;
+            let bit = |set: u32| 0u32.wrapping_sub((set >> (k & 31)) & (k < 32) as u32);
+            max_ref = max_ref.max(word3 & bit(REF_IN_HEADER));
+            if info.kind == 3 {
+                max_ref = max_ref.max(B::u32(rec, 12)).max(B::u32(rec, 16));
             }
-            offsets.push(pos as u32);
-            kinds.push(info.kind);
+            if elem_size != 0 {
+                let (name0, ref0, ref1) = (bit(NAME_FIRST), bit(REF_FIRST), bit(REF_SECOND));
+                let mut at = TYPE_HEADER_SIZE + info_size;
+                for _ in 0..vlen {
+                    let (w0, w1) = (B::u32(rec, at), B::u32(rec, at + 4));
+                    max_name = max_name.max(w0 & name0);
+                    max_ref = max_ref.max(w0 & ref0).max(w1 & ref1);
+                    at += elem_size;
+                }
+            }
+            *offsets.get_mut(count)? = pos as u32;
+            *kinds.get_mut(count)? = info.kind;
+            count += 1;
             pos += len;
         }
+        offsets.truncate(count);
         offsets.shrink_to_fit();
+        kinds.truncate(count);
         kinds.shrink_to_fit();
         Some((offsets, kinds, max_name as u64, max_ref as u64))
     }
@@ -258,18 +245,46 @@ impl Walk<'_> {
     }
 }
 
-/// (info size, element size) per raw kind 0..=19; kind 0 is invalid. Kinds past the table
-/// are described by the layout section or rejected.
-const KNOWN_SIZES: [(u8, u8); 20] = {
-    let mut table = [(0u8, 0u8); 20];
+/// Kinds whose third header word is a type id: PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC,
+/// FUNC_PROTO (return type), VAR, DECL_TAG, TYPE_TAG.
+const REF_IN_HEADER: u32 = kinds(&[2, 8, 9, 10, 11, 12, 13, 14, 17, 18]);
+/// Kinds whose elements start with a name: STRUCT, UNION, ENUM, FUNC_PROTO, ENUM64.
+const NAME_FIRST: u32 = kinds(&[4, 5, 6, 13, 19]);
+/// Kinds whose elements start with a type id: DATASEC.
+const REF_FIRST: u32 = kinds(&[15]);
+/// Kinds whose elements have a type id second: STRUCT, UNION, FUNC_PROTO.
+const REF_SECOND: u32 = kinds(&[4, 5, 13]);
+
+const fn kinds(list: &[u32]) -> u32 {
+    let mut set = 0;
+    let mut i = 0;
+    while i < list.len() {
+        set |= 1 << list[i];
+        i += 1;
+    }
+    set
+}
+
+/// One past the largest kind this crate knows.
+const KNOWN_KINDS: u8 = Kind::ALL.len() as u8 + 1;
+
+/// Info size in 4-byte words, two bits per raw kind (kind `k` at bits `2k..2k+2`).
+const INFO_WORDS: u64 = pack_words(true);
+/// Element size in 4-byte words, two bits per raw kind.
+const ELEM_WORDS: u64 = pack_words(false);
+
+const fn pack_words(info: bool) -> u64 {
+    let mut packed = 0u64;
     let mut i = 0;
     while i < Kind::ALL.len() {
         let k = Kind::ALL[i];
-        table[i + 1] = (k.info_size() as u8, k.elem_size() as u8);
+        let bytes = if info { k.info_size() } else { k.elem_size() };
+        assert!(bytes % 4 == 0 && bytes / 4 < 4);
+        packed |= ((bytes / 4) as u64) << (2 * (i + 1));
         i += 1;
     }
-    table
-};
+    packed
+}
 
 /// Byte-order-specialised reads for the hot walk (a plain load on the native order).
 trait ByteOrder {

@@ -256,6 +256,61 @@ fn sorted_btf_is_binary_searched() {
     assert_eq!(btf.find_by_name_kind("a", Kind::Int), Some(a));
 }
 
+/// The lowest id named `name` of kind `kind`, by looking at every type.
+fn brute_force(btf: &Btf, name: &str, kind: Kind) -> Option<u32> {
+    (1..btf.type_count())
+        .find(|&id| btf.type_by_id(id).is_ok_and(|t| t.kind() == kind && t.name().is_ok_and(|n| n == name)))
+}
+
+#[test]
+fn lookups_agree_while_scanning_and_after_indexing() {
+    // Unsorted, with a struct and a typedef sharing each name and some names repeated: the
+    // first lookups scan, and once the scans have cost a pass over the types, an index answers.
+    let mut b = BtfBuilder::new();
+    let int = b.add_int("int", 4, IntEncoding::SIGNED);
+    let name = |i: u32| format!("s{}", i.wrapping_mul(2_654_435_761) % 100_000);
+    for i in 0..1500 {
+        b.add_struct(&name(i), 4, &[MemberSpec::new("x", int, 0)]);
+        b.add_typedef(&name(i), int);
+    }
+    for i in (0..1500).step_by(7) {
+        b.add_struct(&name(i), 8, &[]);
+    }
+    let btf = parse(&b);
+    assert_eq!(btf.name_index_kind(), NameIndexKind::Hashed);
+    for round in 0..3 {
+        // Ascending first: the early names are cheap to scan for, so a few dozen lookups scan
+        // before the budget runs out; later rounds meet the index.
+        let order: Vec<u32> = if round == 0 { (0..1600).collect() } else { (0..1600).rev().collect() };
+        for i in order {
+            let n = name(i);
+            for kind in [Kind::Struct, Kind::Typedef, Kind::Union] {
+                assert_eq!(btf.find_by_name_kind(&n, kind), brute_force(&btf, &n, kind), "round {round}: {n} {kind:?}");
+            }
+        }
+        let all = btf.find_all_by_name_kind(&name(7), Kind::Struct);
+        assert_eq!(all.len(), 2, "the repeated struct is found twice");
+    }
+}
+
+#[test]
+fn sorted_runs_sharing_a_long_prefix_are_searched_whole() {
+    // Names agreeing in their first 16 bytes order only by what follows; within such a run the
+    // lookup compares every name, so even a producer that got the run's order wrong is served.
+    let mut b = BtfBuilder::new();
+    b.add_ptr(0);
+    let names = ["a", "trace_event_raw_c", "trace_event_raw_a", "trace_event_raw_b", "trace_event_raw_", "z"];
+    let ids: Vec<u32> = names.iter().map(|n| b.add_struct(n, 0, &[])).collect();
+    let btf = parse(&b);
+    assert_eq!(btf.name_index_kind(), NameIndexKind::SortedByName);
+    for (n, id) in names.iter().zip(&ids) {
+        assert_eq!(btf.find_by_name_kind(n, Kind::Struct), Some(*id), "{n}");
+        assert_eq!(btf.find_all_by_name(n), [*id], "{n}");
+    }
+    assert_eq!(btf.find_by_name_kind("trace_event_raw_d", Kind::Struct), None);
+    assert_eq!(btf.find_by_name_kind("trace_event_raw", Kind::Struct), None);
+}
+
 #[test]
 fn split_and_split_of_split_share_ids_and_strings() {
     let (b, ids) = rich(Endian::Little);
