@@ -5,6 +5,7 @@
 #   <root>/6.12/vmlinux    Debian trixie 6.12 vmlinux ELF (zstd payload)
 #   <root>/sid/vmlinux     newest Debian sid kernel's BTF-only vmlinux (from its headers package)
 #   <root>/sid/modules/    every module of that kernel, decompressed (kernel/**/*.ko)
+#   <root>/sid/vmlinuz     that kernel's bootable image (for the VM tests)
 #   <root>/<name>/VERSION  the exact Debian kernel version (e.g. 6.1.0-56-amd64)
 #   <root>/<name>/.complete  written last; a kernel without it is fetched again
 # where <root> is ${BPFKIT_CACHE:-~/.cache/bpfkit}/corpus. Packages come through a private apt
@@ -52,6 +53,7 @@ pin_of() {
 is_current() {
   local dir=$ROOT/$1
   [ -f "$dir/.complete" ] && [ -f "$dir/VERSION" ] || return 1
+  [ "$1" != sid ] || [ -f "$dir/vmlinuz" ] || return 1 # caches from before the VM tests lack it
   [ -z "$2" ] || [ "$(<"$dir/VERSION")" = "$2" ]
 }
 cached_line() { echo "corpus $1: $(<"$ROOT/$1/VERSION") -> $ROOT/$1 (cached)"; }
@@ -285,7 +287,11 @@ build_sid() { # version
   local headers=$DEB
   fetch_deb "linux-modules-$ver"
   local modules=$DEB
+  fetch_deb "linux-binary-unsigned-$ver"
+  local image=$DEB
   mkdir -p "$new"
+  deb_extract "$image" "$x" "./usr/lib/modules/$ver/vmlinuz.unsigned"
+  mv "$x/usr/lib/modules/$ver/vmlinuz.unsigned" "$new/vmlinuz"
   deb_extract "$headers" "$x" "./usr/src/linux-headers-$ver/vmlinux"
   mv "$x/usr/src/linux-headers-$ver/vmlinux" "$new/vmlinux"
   check_elf "$new/vmlinux" || die "$headers: usr/src/linux-headers-$ver/vmlinux is not an ELF64 file with .BTF"
