@@ -1,0 +1,153 @@
+//! BTF-defined maps: libbpf's `struct { __uint(type, ...); __type(key, ...); ... } name
+//! SEC(".maps");`. The definition lives entirely in the type of the variable, because the macros
+//! encode numbers and types as pointer types clang keeps in BTF:
+//!
+//! - `__uint(name, N)` is `int (*name)[N]`: a pointer to an array of N elements;
+//! - `__type(name, T)` is `typeof(T) *name`: a pointer to T (the key or value type);
+//! - `__array(name, T)` is `typeof(T) *name[]`: a zero-length array of pointers to T, the inner
+//!   map's definition (map-in-map) or a function prototype (program array).
+
+use bpfkit_btf::{Btf, TypeDetails, TypeId};
+
+use crate::error::{ObjError, Result};
+use crate::kernel_types::MapType;
+use crate::map::{MapDef, Pinning};
+
+/// A map definition read from BTF, with what the `values` member says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BtfMapDef {
+    pub def: MapDef,
+    /// The inner map's definition, for `__array(values, struct { ... })`.
+    pub inner: Option<MapDef>,
+    /// Byte offset of the `values` member in the definition struct (where initializer pointers
+    /// sit, 8 bytes per slot).
+    pub values_offset: Option<u32>,
+}
+
+/// `LIBBPF_PIN_BY_NAME`.
+const PIN_BY_NAME: u32 = 1;
+
+/// Reads the definition struct `def_type` of map `map` (the VAR's type, or the pointee of an
+/// `__array` for inner maps).
+pub(crate) fn parse(btf: &Btf, map: &str, def_type: TypeId, inner_allowed: bool) -> Result<BtfMapDef> {
+    let btf_err = |e: bpfkit_btf::BtfError| ObjError::map(map, format!("definition BTF: {e}"));
+    let resolved = btf.resolve(def_type).map_err(btf_err)?;
+    let ty = btf.type_by_id(resolved).map_err(btf_err)?;
+    let TypeDetails::Struct(members) = ty.details() else {
+        return Err(ObjError::map(map, format!("definition is a {:?}, not a struct", ty.kind())));
+    };
+    let mut out = BtfMapDef { def: MapDef::default(), inner: None, values_offset: None };
+    let (mut key_size, mut value_size) = (None, None);
+    for member in members {
+        let name = btf.str_at(member.name_off).map_err(btf_err)?;
+        let field = |why: String| ObjError::map(map, format!("field {name}: {why}"));
+        match name {
+            "type" => out.def.map_type = MapType(uint(btf, member.ty).map_err(field)?),
+            "max_entries" => out.def.max_entries = uint(btf, member.ty).map_err(field)?,
+            "map_flags" => out.def.map_flags = uint(btf, member.ty).map_err(field)?,
+            "numa_node" => out.def.numa_node = uint(btf, member.ty).map_err(field)?,
+            "map_extra" => out.def.map_extra = uint(btf, member.ty).map_err(field)? as u64,
+            "key_size" => key_size = Some(uint(btf, member.ty).map_err(field)?),
+            "value_size" => value_size = Some(uint(btf, member.ty).map_err(field)?),
+            "pinning" => {
+                out.def.pinning = match uint(btf, member.ty).map_err(field)? {
+                    0 => Pinning::None,
+                    PIN_BY_NAME => Pinning::ByName,
+                    other => return Err(field(format!("unknown pinning mode {other} (0 = none, 1 = by name)"))),
+                }
+            }
+            "key" => {
+                let (ty, size) = pointee(btf, member.ty).map_err(field)?;
+                out.def.btf_key_type = Some(ty);
+                agree(map, "key", &mut key_size, size)?;
+            }
+            "value" => {
+                let (ty, size) = pointee(btf, member.ty).map_err(field)?;
+                out.def.btf_value_type = Some(ty);
+                agree(map, "value", &mut value_size, size)?;
+            }
+            "values" => {
+                if !inner_allowed {
+                    return Err(field("an inner map cannot have `values` itself".into()));
+                }
+                out.values_offset = Some(member.bit_offset() / 8);
+                let elem = array_of_pointers(btf, member.ty).map_err(field)?;
+                let elem_ty = btf.type_by_id(elem).map_err(btf_err)?;
+                match elem_ty.details() {
+                    TypeDetails::Struct(_) => {
+                        let inner = parse(btf, &format!("{map}.values"), elem, false)?;
+                        out.inner = Some(inner.def);
+                    }
+                    // A program array: `__array(values, int (void *))`.
+                    TypeDetails::FuncProto { .. } => {}
+                    _ => {
+                        return Err(field(format!(
+                            "elements point to a {:?}, not a map definition or a function",
+                            elem_ty.kind()
+                        )));
+                    }
+                }
+                // The value of map-in-map and program arrays is an fd.
+                agree(map, "value", &mut value_size, 4)?;
+            }
+            other => return Err(ObjError::map(map, format!("unknown field {other:?} in the definition"))),
+        }
+    }
+    if out.def.map_type == MapType::UNSPEC {
+        return Err(ObjError::map(map, "no map type (`__uint(type, ...)`)"));
+    }
+    out.def.key_size = key_size.unwrap_or(0);
+    out.def.value_size = value_size.unwrap_or(0);
+    Ok(out)
+}
+
+/// Sets `slot` to `size`, or checks that both ways of giving a size agree.
+fn agree(map: &str, what: &str, slot: &mut Option<u32>, size: u32) -> Result<()> {
+    match *slot {
+        Some(given) if given != size => {
+            Err(ObjError::map(map, format!("{what} size {given} disagrees with the {what} type's size {size}")))
+        }
+        _ => {
+            *slot = Some(size);
+            Ok(())
+        }
+    }
+}
+
+/// The N of `int (*name)[N]`.
+fn uint(btf: &Btf, ty: TypeId) -> Result<u32, String> {
+    let ptr = btf.type_by_id(btf.skip_modifiers(ty).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let TypeDetails::Ptr(target) = ptr.details() else {
+        return Err(format!("is a {:?}, not `__uint` (a pointer to an array)", ptr.kind()));
+    };
+    let array = btf.type_by_id(btf.resolve(target).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    match array.details() {
+        TypeDetails::Array(info) => Ok(info.nelems),
+        _ => Err(format!("points to a {:?}, not to an array (`__uint`)", array.kind())),
+    }
+}
+
+/// The T of `typeof(T) *name` and its size.
+fn pointee(btf: &Btf, ty: TypeId) -> Result<(TypeId, u32), String> {
+    let ptr = btf.type_by_id(btf.skip_modifiers(ty).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let TypeDetails::Ptr(target) = ptr.details() else {
+        return Err(format!("is a {:?}, not `__type` (a pointer)", ptr.kind()));
+    };
+    let size = btf.size_of(target).map_err(|e| format!("size of the type: {e}"))?;
+    let size = u32::try_from(size).map_err(|_| format!("type size {size} does not fit 32 bits"))?;
+    Ok((target, size))
+}
+
+/// The T of `typeof(T) *name[]`.
+fn array_of_pointers(btf: &Btf, ty: TypeId) -> Result<TypeId, String> {
+    let array = btf.type_by_id(btf.skip_modifiers(ty).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let TypeDetails::Array(info) = array.details() else {
+        return Err(format!("is a {:?}, not `__array` (an array of pointers)", array.kind()));
+    };
+    let ptr =
+        btf.type_by_id(btf.skip_modifiers(info.elem_type).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let TypeDetails::Ptr(target) = ptr.details() else {
+        return Err(format!("elements are {:?}, not pointers", ptr.kind()));
+    };
+    btf.resolve(target).map_err(|e| e.to_string())
+}

@@ -1,0 +1,190 @@
+//! Subprogram linking: the kernel loads one instruction stream per program, so every function a
+//! program calls (bpf-to-bpf calls and callback addresses, in `.text` or in its own section) is
+//! appended after it, once, and each call's relative offset is rewritten for the new layout.
+//! Relocations and `.BTF.ext` records of every appended function follow it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::btf_ext::ExtSection;
+use crate::error::{ObjError, Result};
+use crate::insn::{Insn, PSEUDO_FUNC};
+use crate::reloc::{InsnReloc, RelocTarget};
+
+/// A function symbol in a code section.
+#[derive(Debug, Clone)]
+pub(crate) struct Func {
+    pub name: String,
+    /// First instruction index in the section.
+    pub start: usize,
+    /// Number of instructions.
+    pub len: usize,
+    pub global: bool,
+}
+
+/// A relocation of a code section, before linking.
+#[derive(Debug, Clone)]
+pub(crate) enum RawReloc {
+    /// Resolved without linking (maps, data, externs).
+    Target(RelocTarget),
+    /// A call into code section `section` at instruction `insn` of that section.
+    Call { section: usize, insn: usize },
+    /// A callback address (`ld_imm64` of a function).
+    FuncAddr { section: usize, insn: usize },
+}
+
+/// One executable section of the object.
+#[derive(Debug, Clone)]
+pub(crate) struct CodeSection {
+    pub name: String,
+    pub insns: Vec<Insn>,
+    /// Sorted by start, non-overlapping.
+    pub funcs: Vec<Func>,
+    /// By instruction index in the section.
+    pub relocs: BTreeMap<usize, RawReloc>,
+}
+
+impl CodeSection {
+    /// The function containing instruction `insn`.
+    fn func_at(&self, insn: usize) -> Option<usize> {
+        let i = self.funcs.partition_point(|f| f.start <= insn).checked_sub(1)?;
+        (insn < self.funcs[i].start + self.funcs[i].len).then_some(i)
+    }
+}
+
+/// The result of linking one program.
+#[derive(Debug, Default)]
+pub(crate) struct Linked {
+    pub insns: Vec<Insn>,
+    pub relocs: Vec<InsnReloc>,
+    pub ext: ExtSection,
+    pub functions: Vec<(usize, String)>,
+}
+
+/// A function copied into the program: where it came from and where it went.
+struct Chunk {
+    section: usize,
+    orig_start: usize,
+    new_start: usize,
+    len: usize,
+}
+
+/// Links the program whose function is `func` of code section `section`. `ext` gives the
+/// `.BTF.ext` records by section name.
+pub(crate) fn link(
+    sections: &[CodeSection],
+    section: usize,
+    func: usize,
+    ext: &HashMap<String, ExtSection>,
+) -> Result<Linked> {
+    let main = &sections[section].funcs[func];
+    let program = main.name.clone();
+    let mut out = Linked::default();
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut placed: HashMap<(usize, usize), usize> = HashMap::new(); // (section, func) -> chunk
+    append(sections, section, func, &mut out, &mut chunks, &mut placed, ext);
+
+    let mut j = 0;
+    let mut chunk = 0;
+    while j < out.insns.len() {
+        while chunks[chunk].new_start + chunks[chunk].len <= j {
+            chunk += 1;
+        }
+        let (sec, orig) = (chunks[chunk].section, chunks[chunk].orig_start + (j - chunks[chunk].new_start));
+        let insn = out.insns[j];
+        let reloc = sections[sec].relocs.get(&orig);
+        let target = match reloc {
+            Some(RawReloc::Call { section, insn }) => Some((*section, *insn, false)),
+            Some(RawReloc::FuncAddr { section, insn }) => Some((*section, *insn, true)),
+            Some(RawReloc::Target(_)) => None,
+            // A call within the section needs no relocation: its offset is already relative.
+            None if insn.is_pseudo_call() => {
+                let target = (orig as i64) + 1 + insn.imm as i64;
+                let target =
+                    usize::try_from(target).ok().filter(|&t| t < sections[sec].insns.len()).ok_or_else(|| {
+                        ObjError::program(
+                            &program,
+                            format!("call at instruction {orig} of {} jumps outside the section", sections[sec].name),
+                        )
+                    })?;
+                Some((sec, target, false))
+            }
+            None => None,
+        };
+        if let Some((target_sec, target_insn, is_addr)) = target {
+            let code = &sections[target_sec];
+            let f = code.func_at(target_insn).ok_or_else(|| {
+                ObjError::program(
+                    &program,
+                    format!(
+                        "call at instruction {orig} of {}: no function at instruction {target_insn} of {}",
+                        sections[sec].name, code.name
+                    ),
+                )
+            })?;
+            let c = match placed.get(&(target_sec, f)) {
+                Some(&c) => c,
+                None => append(sections, target_sec, f, &mut out, &mut chunks, &mut placed, ext),
+            };
+            let new_target = chunks[c].new_start + (target_insn - code.funcs[f].start);
+            let rel = i32::try_from(new_target as i64 - j as i64 - 1)
+                .map_err(|_| ObjError::program(&program, "linked program too large for a call offset"))?;
+            let slot = &mut out.insns[j];
+            slot.imm = rel;
+            if is_addr {
+                slot.src = PSEUDO_FUNC;
+            } else {
+                slot.src = crate::insn::PSEUDO_CALL;
+            }
+        }
+        j += 1;
+    }
+    Ok(out)
+}
+
+/// Appends function `f` of section `sec` to the program; returns its chunk index.
+fn append(
+    sections: &[CodeSection],
+    sec: usize,
+    f: usize,
+    out: &mut Linked,
+    chunks: &mut Vec<Chunk>,
+    placed: &mut HashMap<(usize, usize), usize>,
+    ext: &HashMap<String, ExtSection>,
+) -> usize {
+    let code = &sections[sec];
+    let func = &code.funcs[f];
+    let new_start = out.insns.len();
+    out.insns.extend_from_slice(&code.insns[func.start..func.start + func.len]);
+    out.functions.push((new_start, func.name.clone()));
+    let range = func.start..func.start + func.len;
+    for (&orig, reloc) in code.relocs.range(range.clone()) {
+        if let RawReloc::Target(target) = reloc {
+            out.relocs.push(InsnReloc { insn: new_start + (orig - func.start), target: target.clone() });
+        }
+    }
+    if let Some(records) = ext.get(&code.name) {
+        // `.BTF.ext` offsets are bytes within the section.
+        let rebase = |off: u32| -> Option<u32> {
+            let insn = off as usize / 8;
+            (off % 8 == 0 && range.contains(&insn)).then(|| (new_start + insn - func.start) as u32)
+        };
+        for r in &records.func_info {
+            if let Some(insn_off) = rebase(r.insn_off) {
+                out.ext.func_info.push(crate::btf_ext::FuncInfo { insn_off, ..*r });
+            }
+        }
+        for r in &records.line_info {
+            if let Some(insn_off) = rebase(r.insn_off) {
+                out.ext.line_info.push(crate::btf_ext::LineInfo { insn_off, ..*r });
+            }
+        }
+        for r in &records.core_relos {
+            if let Some(insn_off) = rebase(r.insn_off) {
+                out.ext.core_relos.push(crate::btf_ext::CoreRelo { insn_off, ..*r });
+            }
+        }
+    }
+    chunks.push(Chunk { section: sec, orig_start: func.start, new_start, len: func.len });
+    placed.insert((sec, f), chunks.len() - 1);
+    chunks.len() - 1
+}

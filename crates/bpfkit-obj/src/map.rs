@@ -1,0 +1,138 @@
+//! Maps as an object declares them: BTF-defined maps in `.maps`, legacy `struct bpf_map_def`s
+//! in `maps`, global data sections (each one an array map with one element, as libbpf does), and
+//! struct_ops variables. Everything here can be changed before load (sizes, flags, initial data).
+
+use bpfkit_btf::TypeId;
+
+use crate::kernel_types::MapType;
+
+/// `BPF_F_RDONLY_PROG`: programs may only read the map (`.rodata`).
+pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
+/// `BPF_F_MMAPABLE`: the array can be memory-mapped (global data).
+pub const BPF_F_MMAPABLE: u32 = 1 << 10;
+
+/// What the kernel is told when the map is created (`BPF_MAP_CREATE`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MapDef {
+    /// Map type.
+    pub map_type: MapType,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes (for map-in-map and program arrays: 4, an fd).
+    pub value_size: u32,
+    /// Maximum number of entries (for ring buffers: the buffer size in bytes).
+    pub max_entries: u32,
+    /// `BPF_F_*` creation flags.
+    pub map_flags: u32,
+    /// NUMA node (with `BPF_F_NUMA_NODE`).
+    pub numa_node: u32,
+    /// Type-specific extra (bloom filter hash count, arena address).
+    pub map_extra: u64,
+    /// Pinning requested by the object.
+    pub pinning: Pinning,
+    /// BTF type of the key in the object's BTF, when declared with `__type(key, ...)`.
+    pub btf_key_type: Option<TypeId>,
+    /// BTF type of the value in the object's BTF (`__type(value, ...)`, a global data section's
+    /// DATASEC, a struct_ops struct).
+    pub btf_value_type: Option<TypeId>,
+}
+
+/// `__uint(pinning, ...)`: libbpf's `LIBBPF_PIN_NONE` and `LIBBPF_PIN_BY_NAME`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pinning {
+    /// Not pinned.
+    #[default]
+    None,
+    /// Pinned at `<pin root>/<map name>` and reused from there when it exists and matches.
+    ByName,
+}
+
+/// Which kind of declaration a map comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapKind {
+    /// A BTF-defined map in `.maps`.
+    Btf,
+    /// A `struct bpf_map_def` in the legacy `maps` section.
+    Legacy,
+    /// A global data section (`.data`, `.rodata`, `.bss`, `.data.*`, `.rodata.*`).
+    Data(DataKind),
+    /// A variable in `.struct_ops` (`link` false) or `.struct_ops.link` (`link` true), whose
+    /// type names the kernel struct_ops type it implements.
+    StructOps {
+        /// Registered through a BPF link (`.struct_ops.link`).
+        link: bool,
+        /// The struct type's name in the object (`tcp_congestion_ops`).
+        type_name: String,
+    },
+}
+
+/// The three kinds of global data section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    /// `.data`, `.data.*`: initialised, writable.
+    Data,
+    /// `.rodata`, `.rodata.*`: initialised, read-only for programs, frozen after load.
+    Rodata,
+    /// `.bss`, `.bss.*`: zero-initialised, writable.
+    Bss,
+}
+
+/// Initial content of one slot of a map-in-map or program array (`__array(values, ...)` with an
+/// initializer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotInit {
+    /// The slot (array index).
+    pub slot: u32,
+    /// The map or program it holds, by name.
+    pub target: String,
+}
+
+/// A map of the object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Map {
+    /// The name programs and users know it by: the variable name, or the section name for
+    /// global data (`.rodata`, `.data.stats`).
+    pub name: String,
+    /// The name given to the kernel (at most 15 bytes): the variable name, or for global data
+    /// the object's name prefix and the section (`minimal.rodata`), as libbpf names them.
+    pub kernel_name: String,
+    /// Where it was declared.
+    pub kind: MapKind,
+    /// How it is created.
+    pub def: MapDef,
+    /// For map-in-map: the inner map's template (`__array(values, struct inner)`).
+    pub inner: Option<Box<MapDef>>,
+    /// Slots filled at load time (map-in-map and program array initializers).
+    pub slots: Vec<SlotInit>,
+    /// Initial value: the section bytes of a global data map (zeros for `.bss`), the struct of
+    /// a struct_ops map; empty for other maps.
+    pub data: Vec<u8>,
+    /// Load it (false: skipped, and programs using it fail to load).
+    pub autocreate: bool,
+}
+
+impl Map {
+    /// Whether programs can write it: not `.rodata` and not created read-only for programs.
+    pub fn is_read_only(&self) -> bool {
+        self.def.map_flags & BPF_F_RDONLY_PROG != 0
+    }
+}
+
+/// The kernel name of a global data map, as libbpf forms it: up to 8 bytes of the object name
+/// then the section name, cut to the kernel's 15 visible bytes, with characters the kernel
+/// rejects in map names (anything but alphanumerics, `_` and `.`) replaced by `_`.
+pub(crate) fn data_map_kernel_name(object: &str, section: &str) -> String {
+    let prefix: String = object.chars().take(8).collect();
+    let raw = if section.starts_with(".data.") || section.starts_with(".rodata.") || section.starts_with(".bss.") {
+        // Custom sections: the section alone, so the names stay distinguishable.
+        section.to_owned()
+    } else {
+        format!("{prefix}{section}")
+    };
+    sanitize_kernel_name(&raw)
+}
+
+/// At most 15 bytes of `name` with characters the kernel rejects replaced by `_`.
+pub(crate) fn sanitize_kernel_name(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '_' }).take(15).collect()
+}

@@ -1,0 +1,903 @@
+//! Reading a BPF ELF object the way libbpf does: code sections and their function symbols
+//! become programs and subprograms, `.maps`/`maps`/global data/struct_ops sections become maps,
+//! relocations are resolved to maps, data offsets, calls and externs, and every program is
+//! linked with the subprograms it calls.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use bpfkit_btf::{Btf, BtfBytes, Endian, TypeDetails};
+use object::elf::{R_BPF_64_32, R_BPF_64_64};
+use object::{
+    Object as _, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionKind, SymbolKind, SymbolSection,
+};
+
+use crate::btf_ext::{BtfExt, ExtSection};
+use crate::btf_map;
+use crate::error::{ObjError, Result};
+use crate::insn::{self, INSN_SIZE, Insn};
+use crate::kernel_types::MapType;
+use crate::linker::{self, CodeSection, Func, RawReloc};
+use crate::map::{self, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, DataKind, Map, MapDef, MapKind, SlotInit};
+use crate::program::Program;
+use crate::reloc::RelocTarget;
+use crate::section::ProgramSection;
+
+/// `R_BPF_64_ABS64`: a 64-bit absolute address in data (map-in-map and struct_ops initializers).
+/// The `object` crate names only the code relocation types.
+const R_BPF_64_ABS64: u32 = 2;
+
+/// The largest global data section accepted (64 MiB). The kernel caps array map values far
+/// lower (`KMALLOC_MAX_SIZE`, 4 MiB on x86-64); the bound keeps a corrupted `.bss` size from
+/// allocating gigabytes before the kernel gets to say no.
+const MAX_DATA_SECTION: u32 = 64 << 20;
+
+/// A parsed BPF object: programs (linked), maps and their initial data, BTF and license.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// The object's name: its file name up to the first `.` (`minimal` for `minimal.bpf.o`).
+    pub name: String,
+    /// Byte order of the object.
+    pub endian: Endian,
+    /// The `license` section's string (`GPL` unlocks GPL-only helpers).
+    pub license: String,
+    /// The `version` section's value, if any (only old kprobe programs need it).
+    pub kernel_version: Option<u32>,
+    /// Programs, in section order then function order.
+    pub programs: Vec<Program>,
+    /// Maps: BTF-defined, legacy, global data and struct_ops.
+    pub maps: Vec<Map>,
+    /// The object's BTF (`.BTF`), as clang wrote it.
+    pub btf: Option<Arc<Btf>>,
+    /// Global variables by name.
+    pub(crate) globals: Vec<GlobalVar>,
+    /// Sections' sizes and variable offsets from the ELF symbol table (BTF fixups need them).
+    pub(crate) section_layout: HashMap<String, SectionLayout>,
+}
+
+/// A global (or static) variable in a global data map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalVar {
+    /// Its name.
+    pub name: String,
+    /// Index of its map in [`Object::maps`].
+    pub map: usize,
+    /// Byte offset in the map's value.
+    pub offset: u32,
+    /// Size in bytes.
+    pub size: u32,
+}
+
+/// A section's size and its variables' offsets, from the ELF file.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SectionLayout {
+    pub size: u64,
+    pub symbols: HashMap<String, u64>,
+}
+
+/// One ELF symbol, as needed here.
+#[derive(Debug, Clone)]
+struct Sym {
+    name: String,
+    section: Option<usize>,
+    value: u64,
+    size: u64,
+    kind: SymbolKind,
+    global: bool,
+    weak: bool,
+}
+
+/// What a section is to the loader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Role {
+    Code,
+    Maps,
+    LegacyMaps,
+    Data(DataKind),
+    StructOps { link: bool },
+    Other,
+}
+
+impl Object {
+    /// Reads the object file at `path`; its name is the file name up to the first `.`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Object> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| ObjError::Elf(format!("{}: {e}", path.display())))?;
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+        Object::parse(object_name(file_name), &bytes)
+    }
+
+    /// Parses object `bytes`, naming the object `name` (used for global data map names).
+    pub fn parse(name: &str, bytes: &[u8]) -> Result<Object> {
+        Parser::new(bytes)?.run(name)
+    }
+
+    /// The program named `name`.
+    pub fn program(&self, name: &str) -> Option<&Program> {
+        self.programs.iter().find(|p| p.name == name)
+    }
+
+    /// The program named `name`, to change before load (type, autoload).
+    pub fn program_mut(&mut self, name: &str) -> Option<&mut Program> {
+        self.programs.iter_mut().find(|p| p.name == name)
+    }
+
+    /// The map named `name` (a variable name, or a data section name such as `.rodata`).
+    pub fn map(&self, name: &str) -> Option<&Map> {
+        self.maps.iter().find(|m| m.name == name)
+    }
+
+    /// The map named `name`, to change before load (sizes, flags, initial data).
+    pub fn map_mut(&mut self, name: &str) -> Option<&mut Map> {
+        self.maps.iter_mut().find(|m| m.name == name)
+    }
+
+    /// Global variables of the global data maps.
+    pub fn globals(&self) -> &[GlobalVar] {
+        &self.globals
+    }
+
+    /// The current (initial) bytes of global variable `name`.
+    pub fn global(&self, name: &str) -> Result<&[u8]> {
+        let var = self.global_var(name)?;
+        let data = &self.maps[var.map].data;
+        data.get(var.offset as usize..(var.offset + var.size) as usize)
+            .ok_or_else(|| ObjError::Invalid(format!("global {name} lies outside its section's data")))
+    }
+
+    /// Sets the initial value of global variable `name` (`.rodata` included: that is how
+    /// configuration reaches a program before the verifier sees it). `value` must have the
+    /// variable's size.
+    pub fn set_global(&mut self, name: &str, value: &[u8]) -> Result<()> {
+        let var = self.global_var(name)?.clone();
+        if value.len() != var.size as usize {
+            return Err(ObjError::Invalid(format!("global {name} is {} bytes, got {}", var.size, value.len())));
+        }
+        let data = &mut self.maps[var.map].data;
+        let slot = data
+            .get_mut(var.offset as usize..(var.offset + var.size) as usize)
+            .ok_or_else(|| ObjError::Invalid(format!("global {name} lies outside its section's data")))?;
+        slot.copy_from_slice(value);
+        Ok(())
+    }
+
+    fn global_var(&self, name: &str) -> Result<&GlobalVar> {
+        self.globals
+            .iter()
+            .find(|g| g.name == name)
+            .ok_or_else(|| ObjError::NotFound { what: "global variable", name: name.to_owned() })
+    }
+}
+
+/// libbpf's object name: the file name up to its first `.`.
+fn object_name(file_name: &str) -> &str {
+    file_name.split('.').next().filter(|n| !n.is_empty()).unwrap_or(file_name)
+}
+
+struct Parser<'d> {
+    file: object::File<'d>,
+    endian: Endian,
+    /// Section names by ELF index.
+    names: HashMap<usize, String>,
+    roles: HashMap<usize, Role>,
+    syms: Vec<Sym>,
+    /// ELF symbol index -> position in `syms`.
+    sym_index: HashMap<usize, usize>,
+}
+
+impl<'d> Parser<'d> {
+    fn new(bytes: &'d [u8]) -> Result<Parser<'d>> {
+        let file = object::File::parse(bytes).map_err(|e| ObjError::Elf(e.to_string()))?;
+        if file.format() != object::BinaryFormat::Elf {
+            return Err(ObjError::Elf(format!("{:?} file, not ELF", file.format())));
+        }
+        if file.architecture() != object::Architecture::Bpf {
+            return Err(ObjError::NotBpf { machine: format!("{:?}", file.architecture()) });
+        }
+        let endian = if file.is_little_endian() { Endian::Little } else { Endian::Big };
+        let mut parser = Parser {
+            file,
+            endian,
+            names: HashMap::new(),
+            roles: HashMap::new(),
+            syms: Vec::new(),
+            sym_index: HashMap::new(),
+        };
+        parser.read_sections()?;
+        parser.read_symbols()?;
+        Ok(parser)
+    }
+
+    fn read_sections(&mut self) -> Result<()> {
+        for section in self.file.sections() {
+            let index = section.index().0;
+            let name =
+                section.name().map_err(|e| ObjError::section(&format!("#{index}"), format!("unreadable name: {e}")))?;
+            let role = if section.kind() == SectionKind::Text {
+                Role::Code
+            } else if name == ".maps" {
+                Role::Maps
+            } else if name == "maps" {
+                Role::LegacyMaps
+            } else if name == ".struct_ops" || name == ".struct_ops.link" {
+                Role::StructOps { link: name == ".struct_ops.link" }
+            } else if let Some(kind) = data_kind(name, section.kind()) {
+                Role::Data(kind)
+            } else {
+                Role::Other
+            };
+            self.names.insert(index, name.to_owned());
+            self.roles.insert(index, role);
+        }
+        Ok(())
+    }
+
+    fn read_symbols(&mut self) -> Result<()> {
+        for symbol in self.file.symbols() {
+            let name = symbol
+                .name()
+                .map_err(|e| ObjError::Elf(format!("symbol #{}: unreadable name: {e}", symbol.index().0)))?;
+            let section = match symbol.section() {
+                SymbolSection::Section(i) => Some(i.0),
+                _ => None,
+            };
+            let sym = Sym {
+                name: name.to_owned(),
+                section,
+                value: symbol.address(),
+                size: symbol.size(),
+                kind: symbol.kind(),
+                global: symbol.is_global(),
+                weak: symbol.is_weak(),
+            };
+            self.sym_index.insert(symbol.index().0, self.syms.len());
+            self.syms.push(sym);
+        }
+        Ok(())
+    }
+
+    fn section_name(&self, index: usize) -> &str {
+        self.names.get(&index).map_or("?", String::as_str)
+    }
+
+    fn section_data(&self, name: &str) -> Result<Option<&'d [u8]>> {
+        match self.file.section_by_name(name) {
+            Some(s) => s.data().map(Some).map_err(|e| ObjError::section(name, format!("unreadable data: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    fn run(self, name: &str) -> Result<Object> {
+        let license = self.license()?;
+        let kernel_version = self.kernel_version()?;
+        let btf = self.btf()?;
+        let ext = match (&btf, self.section_data(".BTF.ext")?) {
+            (Some(btf), Some(bytes)) => BtfExt::parse(bytes, btf)?.sections,
+            _ => HashMap::new(),
+        };
+        let mut maps = Vec::new();
+        // (section index, symbol offset) -> map index, for relocations.
+        let mut map_at: HashMap<(usize, u64), usize> = HashMap::new();
+        let mut data_map: HashMap<usize, usize> = HashMap::new();
+        let mut section_layout = HashMap::new();
+        let mut globals = Vec::new();
+        let values_offsets = self.btf_maps(btf.as_deref(), &mut maps, &mut map_at)?;
+        self.legacy_maps(&mut maps, &mut map_at)?;
+        self.data_maps(name, btf.as_deref(), &mut maps, &mut data_map, &mut globals, &mut section_layout)?;
+        self.struct_ops_maps(btf.as_deref(), &mut maps, &mut map_at)?;
+        let code = self.code_sections(&map_at, &data_map)?;
+        let programs = self.programs(&code, &ext)?;
+        self.map_initializers(&mut maps, &map_at, &values_offsets, &programs)?;
+        Ok(Object {
+            name: name.to_owned(),
+            endian: self.endian,
+            license,
+            kernel_version,
+            programs,
+            maps,
+            btf,
+            globals,
+            section_layout,
+        })
+    }
+
+    fn license(&self) -> Result<String> {
+        let Some(bytes) = self.section_data("license")? else { return Ok(String::new()) };
+        let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
+        if !bytes.contains(&0) {
+            return Err(ObjError::section("license", "not NUL-terminated"));
+        }
+        String::from_utf8(text.to_vec()).map_err(|_| ObjError::section("license", "not UTF-8"))
+    }
+
+    fn kernel_version(&self) -> Result<Option<u32>> {
+        let Some(bytes) = self.section_data("version")? else { return Ok(None) };
+        let raw: [u8; 4] =
+            bytes.try_into().map_err(|_| ObjError::section("version", format!("{} bytes, expected 4", bytes.len())))?;
+        Ok(Some(match self.endian {
+            Endian::Little => u32::from_le_bytes(raw),
+            Endian::Big => u32::from_be_bytes(raw),
+        }))
+    }
+
+    fn btf(&self) -> Result<Option<Arc<Btf>>> {
+        let Some(bytes) = self.section_data(".BTF")? else { return Ok(None) };
+        let btf = Btf::parse(BtfBytes::from_vec(bytes.to_vec())).map_err(ObjError::Btf)?;
+        Ok(Some(Arc::new(btf)))
+    }
+
+    /// Symbols defined in section `index` with a name, sorted by value.
+    fn symbols_in(&self, index: usize) -> Vec<&Sym> {
+        let mut out: Vec<&Sym> = self
+            .syms
+            .iter()
+            .filter(|s| {
+                s.section == Some(index)
+                    && !s.name.is_empty()
+                    && !matches!(s.kind, SymbolKind::Section | SymbolKind::File)
+            })
+            .collect();
+        out.sort_by_key(|s| s.value);
+        out
+    }
+
+    fn sections_with(&self, want: impl Fn(&Role) -> bool) -> Vec<usize> {
+        let mut out: Vec<usize> = self.roles.iter().filter(|(_, r)| want(r)).map(|(&i, _)| i).collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// BTF-defined maps; returns, by map index, the byte offset of each definition's `values`
+    /// member (where `__array` initializers sit).
+    fn btf_maps(
+        &self,
+        btf: Option<&Btf>,
+        maps: &mut Vec<Map>,
+        map_at: &mut HashMap<(usize, u64), usize>,
+    ) -> Result<HashMap<usize, u32>> {
+        let mut values_offsets = HashMap::new();
+        for index in self.sections_with(|r| *r == Role::Maps) {
+            let symbols = self.symbols_in(index);
+            if symbols.is_empty() {
+                continue;
+            }
+            let btf =
+                btf.ok_or_else(|| ObjError::section(".maps", "BTF-defined maps need the object's .BTF section"))?;
+            let vars = datasec_vars(btf, ".maps")?;
+            for sym in symbols {
+                let Some(&ty) = vars.get(sym.name.as_str()) else {
+                    return Err(ObjError::map(&sym.name, "no VAR for it in the .maps DATASEC of the object's BTF"));
+                };
+                let parsed = btf_map::parse(btf, &sym.name, ty, true)?;
+                check_def(&sym.name, &parsed.def)?;
+                map_at.insert((index, sym.value), maps.len());
+                if let Some(offset) = parsed.values_offset {
+                    values_offsets.insert(maps.len(), offset);
+                }
+                maps.push(Map {
+                    name: sym.name.clone(),
+                    kernel_name: map::sanitize_kernel_name(&sym.name),
+                    kind: MapKind::Btf,
+                    def: parsed.def,
+                    inner: parsed.inner.map(Box::new),
+                    slots: Vec::new(),
+                    data: Vec::new(),
+                    autocreate: true,
+                });
+            }
+        }
+        Ok(values_offsets)
+    }
+
+    /// `struct bpf_map_def { type, key_size, value_size, max_entries, map_flags }` records.
+    fn legacy_maps(&self, maps: &mut Vec<Map>, map_at: &mut HashMap<(usize, u64), usize>) -> Result<()> {
+        for index in self.sections_with(|r| *r == Role::LegacyMaps) {
+            let name = self.section_name(index).to_owned();
+            let data = self.section_data(&name)?.unwrap_or_default();
+            let symbols = self.symbols_in(index);
+            if symbols.is_empty() {
+                continue;
+            }
+            let stride = data.len() / symbols.len();
+            for sym in symbols {
+                let size = if sym.size > 0 { sym.size as usize } else { stride };
+                let start = sym.value as usize;
+                let Some(raw) = start.checked_add(size).and_then(|end| data.get(start..end)) else {
+                    return Err(ObjError::map(
+                        &sym.name,
+                        format!("definition at byte {start} ({size} bytes) is outside section maps"),
+                    ));
+                };
+                if raw.len() < 20 {
+                    return Err(ObjError::map(
+                        &sym.name,
+                        format!("legacy definition is {} bytes, at least 20 expected", raw.len()),
+                    ));
+                }
+                if raw[20..].iter().any(|&b| b != 0) {
+                    return Err(ObjError::map(
+                        &sym.name,
+                        "legacy definition has fields past map_flags (iproute2 extensions are not supported)",
+                    ));
+                }
+                let word = |i: usize| read_u32(&raw[i * 4..i * 4 + 4], self.endian);
+                let def = MapDef {
+                    map_type: MapType(word(0)),
+                    key_size: word(1),
+                    value_size: word(2),
+                    max_entries: word(3),
+                    map_flags: word(4),
+                    ..MapDef::default()
+                };
+                check_def(&sym.name, &def)?;
+                map_at.insert((index, sym.value), maps.len());
+                maps.push(Map {
+                    name: sym.name.clone(),
+                    kernel_name: map::sanitize_kernel_name(&sym.name),
+                    kind: MapKind::Legacy,
+                    def,
+                    inner: None,
+                    slots: Vec::new(),
+                    data: Vec::new(),
+                    autocreate: true,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn data_maps(
+        &self,
+        object: &str,
+        btf: Option<&Btf>,
+        maps: &mut Vec<Map>,
+        data_map: &mut HashMap<usize, usize>,
+        globals: &mut Vec<GlobalVar>,
+        layout: &mut HashMap<String, SectionLayout>,
+    ) -> Result<()> {
+        for index in self.sections_with(|r| matches!(r, Role::Data(_))) {
+            let Some(Role::Data(kind)) = self.roles.get(&index) else { continue };
+            let name = self.section_name(index).to_owned();
+            let section = self
+                .file
+                .section_by_index(object::SectionIndex(index))
+                .map_err(|e| ObjError::section(&name, e.to_string()))?;
+            let size = section.size();
+            let value_size = u32::try_from(size)
+                .map_err(|_| ObjError::section(&name, format!("{size} bytes is too large for a map value")))?;
+            if value_size == 0 {
+                continue;
+            }
+            if value_size > MAX_DATA_SECTION {
+                return Err(ObjError::section(
+                    &name,
+                    format!("{size} bytes exceeds the {MAX_DATA_SECTION}-byte limit for a global data map"),
+                ));
+            }
+            let data = match kind {
+                DataKind::Bss => vec![0; value_size as usize],
+                _ => section.data().map_err(|e| ObjError::section(&name, e.to_string()))?.to_vec(),
+            };
+            if data.len() != value_size as usize {
+                return Err(ObjError::section(
+                    &name,
+                    format!("holds {} bytes of data for a size of {size}", data.len()),
+                ));
+            }
+            let map_index = maps.len();
+            let mut section_layout = SectionLayout { size, symbols: HashMap::new() };
+            for sym in self.symbols_in(index) {
+                section_layout.symbols.insert(sym.name.clone(), sym.value);
+                if sym.kind != SymbolKind::Data {
+                    continue;
+                }
+                let (offset, var_size) = (u32::try_from(sym.value), u32::try_from(sym.size));
+                let (Ok(offset), Ok(var_size)) = (offset, var_size) else {
+                    return Err(ObjError::Symbol {
+                        symbol: sym.name.clone(),
+                        section: name,
+                        why: "offset or size out of range".into(),
+                    });
+                };
+                if offset.checked_add(var_size).is_none_or(|end| end > value_size) {
+                    return Err(ObjError::Symbol {
+                        symbol: sym.name.clone(),
+                        section: name,
+                        why: format!("{var_size} bytes at offset {offset} overrun the section ({value_size} bytes)"),
+                    });
+                }
+                globals.push(GlobalVar { name: sym.name.clone(), map: map_index, offset, size: var_size });
+            }
+            layout.insert(name.clone(), section_layout);
+            let flags = BPF_F_MMAPABLE | if *kind == DataKind::Rodata { BPF_F_RDONLY_PROG } else { 0 };
+            let datasec = btf.and_then(|b| b.find_by_name_kind(&name, bpfkit_btf::Kind::Datasec));
+            data_map.insert(index, map_index);
+            maps.push(Map {
+                name: name.clone(),
+                kernel_name: map::data_map_kernel_name(object, &name),
+                kind: MapKind::Data(*kind),
+                def: MapDef {
+                    map_type: MapType::ARRAY,
+                    key_size: 4,
+                    value_size,
+                    max_entries: 1,
+                    map_flags: flags,
+                    btf_value_type: datasec,
+                    ..MapDef::default()
+                },
+                inner: None,
+                slots: Vec::new(),
+                data,
+                autocreate: true,
+            });
+        }
+        // `.maps` and `license` layouts are needed for the BTF DATASEC fixups too.
+        for index in self.sections_with(|r| matches!(r, Role::Maps | Role::StructOps { .. } | Role::Other)) {
+            let name = self.section_name(index).to_owned();
+            let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { continue };
+            let symbols = self.symbols_in(index).into_iter().map(|s| (s.name.clone(), s.value)).collect();
+            layout.entry(name).or_insert(SectionLayout { size: section.size(), symbols });
+        }
+        Ok(())
+    }
+
+    fn struct_ops_maps(
+        &self,
+        btf: Option<&Btf>,
+        maps: &mut Vec<Map>,
+        map_at: &mut HashMap<(usize, u64), usize>,
+    ) -> Result<()> {
+        for index in self.sections_with(|r| matches!(r, Role::StructOps { .. })) {
+            let Some(Role::StructOps { link }) = self.roles.get(&index) else { continue };
+            let name = self.section_name(index).to_owned();
+            let symbols = self.symbols_in(index);
+            if symbols.is_empty() {
+                continue;
+            }
+            let btf = btf.ok_or_else(|| ObjError::section(&name, "struct_ops maps need the object's .BTF section"))?;
+            let vars = datasec_vars(btf, &name)?;
+            let data = self.section_data(&name)?.unwrap_or_default();
+            for sym in symbols {
+                let Some(&var_ty) = vars.get(sym.name.as_str()) else {
+                    return Err(ObjError::map(&sym.name, format!("no VAR for it in the {name} DATASEC")));
+                };
+                let btf_err = |e: bpfkit_btf::BtfError| ObjError::map(&sym.name, format!("BTF: {e}"));
+                let ty = btf.resolve(var_ty).map_err(btf_err)?;
+                let t = btf.type_by_id(ty).map_err(btf_err)?;
+                if !matches!(t.details(), TypeDetails::Struct(_)) {
+                    return Err(ObjError::map(
+                        &sym.name,
+                        format!("struct_ops variable has type {:?}, not a struct", t.kind()),
+                    ));
+                }
+                let type_name = t.name().map_err(btf_err)?.to_owned();
+                let size = t.size().unwrap_or(0) as usize;
+                let start = sym.value as usize;
+                let bytes = start.checked_add(size).and_then(|end| data.get(start..end)).ok_or_else(|| {
+                    ObjError::map(&sym.name, format!("{size}-byte struct at offset {start} is outside section {name}"))
+                })?;
+                map_at.insert((index, sym.value), maps.len());
+                maps.push(Map {
+                    name: sym.name.clone(),
+                    kernel_name: map::sanitize_kernel_name(&sym.name),
+                    kind: MapKind::StructOps { link: *link, type_name },
+                    def: MapDef {
+                        map_type: MapType::STRUCT_OPS,
+                        key_size: 4,
+                        value_size: size as u32,
+                        max_entries: 1,
+                        btf_value_type: Some(ty),
+                        ..MapDef::default()
+                    },
+                    inner: None,
+                    slots: Vec::new(),
+                    data: bytes.to_vec(),
+                    autocreate: true,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn code_sections(
+        &self,
+        map_at: &HashMap<(usize, u64), usize>,
+        data_map: &HashMap<usize, usize>,
+    ) -> Result<Vec<CodeSection>> {
+        let indexes = self.sections_with(|r| *r == Role::Code);
+        let position: HashMap<usize, usize> = indexes.iter().enumerate().map(|(pos, &i)| (i, pos)).collect();
+        let mut out = Vec::new();
+        for &index in &indexes {
+            let name = self.section_name(index).to_owned();
+            let section = self
+                .file
+                .section_by_index(object::SectionIndex(index))
+                .map_err(|e| ObjError::section(&name, e.to_string()))?;
+            let bytes = section.data().map_err(|e| ObjError::section(&name, format!("unreadable data: {e}")))?;
+            if bytes.len() % INSN_SIZE != 0 {
+                return Err(ObjError::section(
+                    &name,
+                    format!("{} bytes is not a whole number of instructions", bytes.len()),
+                ));
+            }
+            let insns = insn::decode_all(bytes, self.endian);
+            let mut funcs = Vec::new();
+            for sym in self.symbols_in(index) {
+                if sym.kind != SymbolKind::Text {
+                    continue;
+                }
+                let bad = |why: String| ObjError::Symbol { symbol: sym.name.clone(), section: name.clone(), why };
+                if sym.value % 8 != 0 || sym.size % 8 != 0 || sym.size == 0 {
+                    return Err(bad(format!(
+                        "function at byte {} of {} bytes is not whole instructions",
+                        sym.value, sym.size
+                    )));
+                }
+                let (start, len) = ((sym.value / 8) as usize, (sym.size / 8) as usize);
+                if start.checked_add(len).is_none_or(|end| end > insns.len()) {
+                    return Err(bad(format!("function at instruction {start} ({len} long) overruns the section")));
+                }
+                if let Some(prev) = funcs.last().filter(|p: &&Func| p.start + p.len > start) {
+                    return Err(bad(format!("overlaps function {}", prev.name)));
+                }
+                funcs.push(Func { name: sym.name.clone(), start, len, global: sym.global });
+            }
+            let mut relocs = BTreeMap::new();
+            for (offset, reloc) in section.relocations() {
+                let raw = self.code_reloc(&name, &insns, offset, &reloc, map_at, data_map, &position)?;
+                relocs.insert((offset / 8) as usize, raw);
+            }
+            out.push(CodeSection { name, insns, funcs, relocs });
+        }
+        Ok(out)
+    }
+
+    /// Resolves one relocation of a code section.
+    #[allow(clippy::too_many_arguments)]
+    fn code_reloc(
+        &self,
+        section: &str,
+        insns: &[Insn],
+        offset: u64,
+        reloc: &object::Relocation,
+        map_at: &HashMap<(usize, u64), usize>,
+        data_map: &HashMap<usize, usize>,
+        code_position: &HashMap<usize, usize>,
+    ) -> Result<RawReloc> {
+        let sym = self.reloc_symbol(section, offset, reloc)?;
+        let err = |why: String| ObjError::Reloc { section: section.to_owned(), offset, symbol: sym.name.clone(), why };
+        let r_type = match reloc.flags() {
+            RelocationFlags::Elf { r_type } => r_type,
+            other => return Err(err(format!("not an ELF relocation ({other:?})"))),
+        };
+        if offset % 8 != 0 {
+            return Err(err("offset is not at an instruction boundary".into()));
+        }
+        let i = (offset / 8) as usize;
+        let insn = insns.get(i).ok_or_else(|| err("offset is past the section's end".into()))?;
+        let Some(target_section) = sym.section else {
+            // Undefined: an extern (kfunc, ksym, kconfig).
+            return match (insn.code, r_type) {
+                (insn::CALL, R_BPF_64_32) => {
+                    Ok(RawReloc::Target(RelocTarget::Extern { name: sym.name.clone(), call: true, weak: sym.weak }))
+                }
+                (insn::LD_IMM64, R_BPF_64_64) => {
+                    Ok(RawReloc::Target(RelocTarget::Extern { name: sym.name.clone(), call: false, weak: sym.weak }))
+                }
+                _ => Err(err(format!(
+                    "extern used by an instruction with opcode {:#04x} (relocation type {r_type})",
+                    insn.code
+                ))),
+            };
+        };
+        let role = self.roles.get(&target_section).cloned().unwrap_or(Role::Other);
+        let target_name = self.section_name(target_section);
+        match (insn.code, &role) {
+            (insn::CALL, Role::Code) => {
+                if insn.src != insn::PSEUDO_CALL {
+                    return Err(err(format!(
+                        "call to a function symbol is not a bpf-to-bpf call (src_reg {})",
+                        insn.src
+                    )));
+                }
+                let target = (sym.value / 8) as i64 + insn.imm as i64 + 1;
+                let target = usize::try_from(target)
+                    .map_err(|_| err(format!("call target {target} is before the section start")))?;
+                Ok(RawReloc::Call { section: code_position[&target_section], insn: target })
+            }
+            (insn::LD_IMM64, Role::Code) => {
+                let target = (sym.value as i64 + insn.imm as i64) / 8;
+                let target = usize::try_from(target)
+                    .map_err(|_| err(format!("function address {target} is before the section start")))?;
+                Ok(RawReloc::FuncAddr { section: code_position[&target_section], insn: target })
+            }
+            (insn::LD_IMM64, Role::Maps | Role::LegacyMaps | Role::StructOps { .. }) => {
+                match map_at.get(&(target_section, sym.value)) {
+                    Some(&map) => Ok(RawReloc::Target(RelocTarget::Map { map })),
+                    None => Err(err(format!("no map at byte {} of {target_name}", sym.value))),
+                }
+            }
+            (insn::LD_IMM64, Role::Data(_)) => {
+                let map = *data_map.get(&target_section).ok_or_else(|| err(format!("empty section {target_name}")))?;
+                let value = sym.value as i64 + insn.imm as i64;
+                let offset = u32::try_from(value)
+                    .map_err(|_| err(format!("offset {value} into {target_name} is out of range")))?;
+                Ok(RawReloc::Target(RelocTarget::MapValue { map, offset }))
+            }
+            (insn::LD_IMM64, _) => {
+                Err(err(format!("refers to section {target_name}, which is neither code, maps nor global data")))
+            }
+            _ => Err(err(format!(
+                "relocated instruction has opcode {:#04x}: only ld_imm64 and call are relocatable",
+                insn.code
+            ))),
+        }
+    }
+
+    fn reloc_symbol(&self, section: &str, offset: u64, reloc: &object::Relocation) -> Result<&Sym> {
+        let err = |why: &str| ObjError::Reloc {
+            section: section.to_owned(),
+            offset,
+            symbol: "?".into(),
+            why: why.to_owned(),
+        };
+        let RelocationTarget::Symbol(index) = reloc.target() else {
+            return Err(err("does not refer to a symbol"));
+        };
+        let pos = self.sym_index.get(&index.0).ok_or_else(|| err("refers to a symbol index that does not exist"))?;
+        Ok(&self.syms[*pos])
+    }
+
+    fn programs(&self, code: &[CodeSection], ext: &HashMap<String, ExtSection>) -> Result<Vec<Program>> {
+        let mut programs = Vec::new();
+        for (s, section) in code.iter().enumerate() {
+            if section.name == ".text" {
+                continue;
+            }
+            if section.funcs.is_empty() && !section.insns.is_empty() {
+                return Err(ObjError::section(&section.name, "code without a function symbol"));
+            }
+            for (f, func) in section.funcs.iter().enumerate() {
+                let linked = linker::link(code, s, f, ext)?;
+                programs.push(Program {
+                    name: func.name.clone(),
+                    section: section.name.clone(),
+                    kind: ProgramSection::parse(&section.name),
+                    insns: linked.insns,
+                    relocs: linked.relocs,
+                    func_info: linked.ext.func_info,
+                    line_info: linked.ext.line_info,
+                    core_relos: linked.ext.core_relos,
+                    functions: linked.functions,
+                    global: func.global,
+                    autoload: true,
+                });
+            }
+        }
+        Ok(programs)
+    }
+
+    /// `__array(values, ...)` initializers: relocations in `.maps` at a map's `values` slots.
+    fn map_initializers(
+        &self,
+        maps: &mut [Map],
+        map_at: &HashMap<(usize, u64), usize>,
+        values_offsets: &HashMap<usize, u32>,
+        programs: &[Program],
+    ) -> Result<()> {
+        for index in self.sections_with(|r| *r == Role::Maps) {
+            let name = self.section_name(index).to_owned();
+            let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { continue };
+            let mut starts: Vec<(u64, usize)> =
+                map_at.iter().filter(|((s, _), _)| *s == index).map(|((_, off), &m)| (*off, m)).collect();
+            starts.sort_unstable();
+            for (offset, reloc) in section.relocations() {
+                let sym = self.reloc_symbol(&name, offset, &reloc)?;
+                let err =
+                    |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.clone(), why };
+                if !matches!(reloc.flags(), RelocationFlags::Elf { r_type: R_BPF_64_ABS64 }) {
+                    return Err(err(format!("unexpected relocation type {:?} in .maps", reloc.flags())));
+                }
+                let pos = starts.partition_point(|(start, _)| *start <= offset);
+                let Some(&(start, outer)) = pos.checked_sub(1).and_then(|p| starts.get(p)) else {
+                    return Err(err("not inside any map definition".into()));
+                };
+                let map = &maps[outer];
+                let Some(&values_offset) = values_offsets.get(&outer) else {
+                    return Err(err(format!("initializer for map {} which has no `values` member", map.name)));
+                };
+                let rel = offset - start;
+                if rel < values_offset as u64 || (rel - values_offset as u64) % 8 != 0 {
+                    return Err(err(format!("initializer at byte {rel} of map {} is not a `values` slot", map.name)));
+                }
+                let slot = u32::try_from((rel - values_offset as u64) / 8)
+                    .map_err(|_| err("slot index out of range".into()))?;
+                let target = if map.def.map_type == MapType::PROG_ARRAY {
+                    if !programs.iter().any(|p| p.name == sym.name) {
+                        return Err(err(format!(
+                            "program array {} initialised with {}, which is not a program",
+                            map.name, sym.name
+                        )));
+                    }
+                    sym.name.clone()
+                } else {
+                    let Some(&inner) = sym.section.and_then(|s| map_at.get(&(s, sym.value))) else {
+                        return Err(err(format!(
+                            "map-in-map {} initialised with {}, which is not a map",
+                            map.name, sym.name
+                        )));
+                    };
+                    maps[inner].name.clone()
+                };
+                if slot >= maps[outer].def.max_entries {
+                    return Err(err(format!(
+                        "slot {slot} is beyond max_entries {} of map {}",
+                        maps[outer].def.max_entries, maps[outer].name
+                    )));
+                }
+                maps[outer].slots.push(SlotInit { slot, target });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The VARs of DATASEC `section`, by name, to their VAR type's referenced type.
+fn datasec_vars<'b>(btf: &'b Btf, section: &str) -> Result<HashMap<&'b str, bpfkit_btf::TypeId>> {
+    let btf_err = |e: bpfkit_btf::BtfError| ObjError::section(section, format!("BTF: {e}"));
+    let Some(id) = btf.find_by_name_kind(section, bpfkit_btf::Kind::Datasec) else {
+        return Err(ObjError::section(section, "the object's BTF has no DATASEC for it"));
+    };
+    let TypeDetails::Datasec(vars) = btf.type_by_id(id).map_err(btf_err)?.details() else {
+        return Err(ObjError::section(section, "its BTF type is not a DATASEC"));
+    };
+    let mut out = HashMap::new();
+    for var in vars {
+        let t = btf.type_by_id(var.ty).map_err(btf_err)?;
+        if let TypeDetails::Var { ty, .. } = t.details() {
+            out.insert(t.name().map_err(btf_err)?, ty);
+        }
+    }
+    Ok(out)
+}
+
+/// Which global data kind a section of this name and kind is, as libbpf decides.
+fn data_kind(name: &str, kind: SectionKind) -> Option<DataKind> {
+    let is = |base: &str| name == base || name.strip_prefix(base).is_some_and(|rest| rest.starts_with('.'));
+    if is(".bss") {
+        Some(DataKind::Bss)
+    } else if is(".data") && kind != SectionKind::UninitializedData {
+        Some(DataKind::Data)
+    } else if is(".rodata") {
+        Some(DataKind::Rodata)
+    } else {
+        None
+    }
+}
+
+/// Rejects definitions the kernel can never create, naming the field, before any syscall.
+fn check_def(name: &str, def: &MapDef) -> Result<()> {
+    let needs_kv = !matches!(
+        def.map_type,
+        MapType::RINGBUF | MapType::USER_RINGBUF | MapType::ARENA | MapType::STRUCT_OPS | MapType::PERF_EVENT_ARRAY
+    );
+    if def.max_entries == 0 && !matches!(def.map_type, MapType::PERF_EVENT_ARRAY | MapType::ARENA) {
+        return Err(ObjError::map(name, "max_entries is 0"));
+    }
+    if needs_kv && def.value_size == 0 && !matches!(def.map_type, MapType::BLOOM_FILTER) {
+        return Err(ObjError::map(name, format!("value size is 0 for a {} map", def.map_type)));
+    }
+    if matches!(def.map_type, MapType::RINGBUF | MapType::USER_RINGBUF) && !def.max_entries.is_power_of_two() {
+        return Err(ObjError::map(name, format!("ring buffer size {} is not a power of 2", def.max_entries)));
+    }
+    Ok(())
+}
+
+fn read_u32(bytes: &[u8], endian: Endian) -> u32 {
+    let raw = [bytes[0], bytes[1], bytes[2], bytes[3]];
+    match endian {
+        Endian::Little => u32::from_le_bytes(raw),
+        Endian::Big => u32::from_be_bytes(raw),
+    }
+}
