@@ -34,6 +34,6 @@ pub use insn::Insn;
 pub use kernel_types::{AttachType, MapType, ProgramType};
 pub use map::{BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, DataKind, Map, MapDef, MapKind, Pinning, SlotInit};
 pub use object::{GlobalVar, Object};
-pub use program::Program;
+pub use program::{BoundInsns, Program};
 pub use reloc::{InsnReloc, RelocTarget};
 pub use section::{AttachTarget, ProgramSection};

@@ -219,3 +219,35 @@ fn every_fixture_parses() {
     }
     assert!(count >= 4);
 }
+
+#[test]
+fn bind_maps_writes_fds_and_offsets() {
+    let obj = fixture("minimal");
+    let prog = &obj.programs[0];
+    let bound = prog.bind_maps(|map| Some(100 + map as i32)).expect("bind");
+    assert!(bound.unresolved_externs.is_empty());
+    for reloc in &prog.relocs {
+        let (first, second) = (bound.insns[reloc.insn], bound.insns[reloc.insn + 1]);
+        match reloc.target {
+            RelocTarget::Map { map } => assert_eq!((first.src, first.imm, second.imm), (1, 100 + map as i32, 0)),
+            RelocTarget::MapValue { map, offset } => {
+                assert_eq!((first.src, first.imm, second.imm), (2, 100 + map as i32, offset as i32))
+            }
+            _ => unreachable!(),
+        }
+    }
+    // Instructions without relocations are untouched.
+    let relocated: Vec<usize> = prog.relocs.iter().flat_map(|r| [r.insn, r.insn + 1]).collect();
+    for (i, (a, b)) in prog.insns.iter().zip(&bound.insns).enumerate() {
+        if !relocated.contains(&i) {
+            assert_eq!(a, b, "instruction {i}");
+        }
+    }
+    let err = prog.bind_maps(|_| None).unwrap_err().to_string();
+    assert!(err.starts_with("program count_getpid: uses map #"), "{err}");
+    let tcp = fixture("tcp_cc");
+    let ssthresh = tcp.program("bpfkit_reno_ssthresh").expect("prog");
+    let bound = ssthresh.bind_maps(|m| Some(m as i32 + 3)).expect("bind");
+    assert_eq!(bound.unresolved_externs.len(), 1);
+    assert_eq!(bound.unresolved_externs[0].1, "tcp_reno_ssthresh");
+}
