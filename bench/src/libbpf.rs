@@ -85,3 +85,64 @@ pub fn version() -> String {
 fn size_u32(bytes: &[u8]) -> Result<u32, String> {
     u32::try_from(bytes.len()).map_err(|_| format!("{} bytes is too large for libbpf (u32 size)", bytes.len()))
 }
+
+/// A `struct bpf_object` opened by libbpf from memory (`bpf_object__open_mem`), closed on drop.
+pub struct LibbpfObject {
+    ptr: NonNull<libbpf_sys::bpf_object>,
+}
+
+impl LibbpfObject {
+    /// `bpf_object__open_mem` with the object name set (as libbpf would derive it from a path).
+    pub fn open_mem(bytes: &[u8], name: &CStr) -> Result<Self, String> {
+        // SAFETY: a zeroed opts struct is libbpf's documented default; `sz` tells it the size.
+        let mut opts: libbpf_sys::bpf_object_open_opts = unsafe { std::mem::zeroed() };
+        opts.sz = std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as libbpf_sys::size_t;
+        opts.object_name = name.as_ptr();
+        // SAFETY: `bytes` is valid for reads of its length during the call; libbpf copies what
+        // it keeps (it duplicates the buffer for in-memory objects). `opts` and `name` outlive
+        // the call.
+        let ptr = unsafe {
+            libbpf_sys::bpf_object__open_mem(bytes.as_ptr().cast::<c_void>(), bytes.len() as libbpf_sys::size_t, &opts)
+        };
+        match NonNull::new(ptr) {
+            Some(ptr) => Ok(LibbpfObject { ptr }),
+            None => Err(format!("libbpf bpf_object__open_mem failed: {}", std::io::Error::last_os_error())),
+        }
+    }
+
+    /// Number of programs libbpf found.
+    pub fn program_count(&self) -> usize {
+        let mut count = 0;
+        let mut prog = std::ptr::null_mut();
+        loop {
+            // SAFETY: a live object; `prog` is NULL or a program of this object returned by the
+            // previous call.
+            prog = unsafe { libbpf_sys::bpf_object__next_program(self.ptr.as_ptr(), prog) };
+            if prog.is_null() {
+                return count;
+            }
+            count += 1;
+        }
+    }
+
+    /// Number of maps libbpf found (global data maps included).
+    pub fn map_count(&self) -> usize {
+        let mut count = 0;
+        let mut map: *mut libbpf_sys::bpf_map = std::ptr::null_mut();
+        loop {
+            // SAFETY: as in `program_count`, for maps.
+            map = unsafe { libbpf_sys::bpf_object__next_map(self.ptr.as_ptr(), map) };
+            if map.is_null() {
+                return count;
+            }
+            count += 1;
+        }
+    }
+}
+
+impl Drop for LibbpfObject {
+    fn drop(&mut self) {
+        // SAFETY: we own the object and close it exactly once.
+        unsafe { libbpf_sys::bpf_object__close(self.ptr.as_ptr()) }
+    }
+}

@@ -7,7 +7,7 @@
 //!
 //! (a) parse + validate vmlinux, (b) parse + 10 struct lookups by name, (c) parse every module
 //! of the Debian sid corpus as split BTF on its vmlinux, (d) peak memory of (a), one child
-//! process per parser. Inputs: the running kernel's `/sys/kernel/btf/vmlinux` and the corpus of
+//! process per parser, (f) open the project's BPF objects (bpfkit-obj vs libbpf). Inputs: the running kernel's `/sys/kernel/btf/vmlinux` and the corpus of
 //! `scripts/fetch-btf-corpus.sh` (`--corpus`, else `$BPFKIT_CORPUS`, else
 //! `${BPFKIT_CACHE:-$HOME/.cache/bpfkit}/corpus`); missing parts are skipped with the reason.
 //! The parsers' answers are cross-checked: the benchmark fails if they disagree.
@@ -75,6 +75,23 @@ fn machine() -> String {
 fn kernel_release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map_or_else(|_| "unknown".to_string(), |r| r.trim().to_string())
+}
+
+/// The project's compiled BPF fixtures (`bpf/*.bpf.o` of this checkout), by object name.
+fn bpf_fixtures() -> Result<Vec<(String, Vec<u8>)>, String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bpf");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".bpf.o")) else {
+            continue;
+        };
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        out.push((stem.to_owned(), bytes));
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn run(options: Options) -> Result<(), String> {
@@ -164,6 +181,14 @@ fn run(options: Options) -> Result<(), String> {
         println!("skipping (d): needs the host's BTF or the sid corpus kernel\n");
     } else {
         memory::table(&memory_inputs)?.print();
+    }
+
+    let fixtures = bpf_fixtures()?;
+    if fixtures.is_empty() {
+        println!("skipping (f): no bpf/*.bpf.o found\n");
+    } else {
+        let plan = if options.quick { Plan { warmup: 2, iters: 20 } } else { Plan { warmup: 20, iters: 1000 } };
+        suite::objects(&fixtures, plan)?.print();
     }
 
     println!("total wall time {:.1} s", started.elapsed().as_secs_f64());

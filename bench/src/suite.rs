@@ -278,3 +278,50 @@ pub fn modules(base: &Vmlinux, modules: &[Blob], plan: Plan) -> Result<Table, St
     ));
     Ok(table)
 }
+
+/// (f) Opening the project's BPF objects: bpfkit-obj's `Object::parse` (ELF, BTF, maps,
+/// relocations and subprogram linking) against libbpf's `bpf_object__open_mem` +
+/// `bpf_object__close` (ELF, BTF, maps, relocation records; libbpf links subprograms later, at
+/// load). Both must find the same number of programs and maps.
+pub fn objects(objects: &[(String, Vec<u8>)], plan: Plan) -> Result<Table, String> {
+    let mut table = Table::new(
+        "(f) open a BPF object (bpfkit-obj Object::parse vs libbpf bpf_object__open_mem + close)   [us, median (min)]",
+        &["object", "bytes", "programs", "maps", "bpfkit", "libbpf", "libbpf/bpfkit"],
+    );
+    for (name, bytes) in objects {
+        let c_name = std::ffi::CString::new(name.as_str()).map_err(|e| e.to_string())?;
+        let ours = bpfkit_obj::Object::parse(name, bytes).map_err(|e| format!("{name}: bpfkit-obj: {e}"))?;
+        let theirs = crate::libbpf::LibbpfObject::open_mem(bytes, &c_name).map_err(|e| format!("{name}: {e}"))?;
+        let counts = (ours.programs.len(), ours.maps.len());
+        if counts != (theirs.program_count(), theirs.map_count()) {
+            return Err(format!(
+                "{name}: bpfkit-obj found {} programs and {} maps, libbpf {} and {}",
+                counts.0,
+                counts.1,
+                theirs.program_count(),
+                theirs.map_count()
+            ));
+        }
+        drop(theirs);
+        let a = plan.time(&format!("{name} bpfkit"), || {
+            bpfkit_obj::Object::parse(name, bytes).is_ok_and(|o| (o.programs.len(), o.maps.len()) == counts)
+        })?;
+        let b = plan.time(&format!("{name} libbpf"), || {
+            crate::libbpf::LibbpfObject::open_mem(bytes, &c_name).is_ok_and(|o| o.program_count() == counts.0)
+        })?;
+        table.row(vec![
+            name.clone(),
+            bytes.len().to_string(),
+            counts.0.to_string(),
+            counts.1.to_string(),
+            us(a),
+            us(b),
+            ratio(b.median, a.median),
+        ]);
+    }
+    Ok(table)
+}
+
+fn us(s: crate::timing::Sample) -> String {
+    format!("{:.1} ({:.1})", s.median.as_secs_f64() * 1e6, s.min.as_secs_f64() * 1e6)
+}
