@@ -1,0 +1,347 @@
+//! The load pipeline, in the order the kernel needs it: the object's BTF (fixed up so the
+//! kernel accepts it), then maps (inner map templates first, pinned maps reused, global data
+//! written and `.rodata` frozen), then map-in-map slots, then programs (maps bound, attach
+//! targets resolved in kernel BTF, the verifier's log fetched only when a load fails), then
+//! program-array slots, and last the pins of newly created maps, so a failed load leaves nothing
+//! behind: every fd is owned and closes on the error path.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+
+use bpfkit_obj::{BPF_F_MMAPABLE, MapDef, MapKind, MapType, Pinning, Program as ObjProgram};
+
+use crate::error::{Error, Result};
+use crate::map::{BPF_ANY, Map};
+use crate::object::Object;
+use crate::pin::path_cstring;
+use crate::program::Program;
+use crate::sys::mmap::{MapMmap, page_size};
+use crate::sys::uapi::{bpf_func_info, bpf_line_info};
+use crate::sys::{self, MapCreate, MapFd, ProgLoad};
+use crate::target;
+
+/// `BPF_F_SLEEPABLE`.
+const BPF_F_SLEEPABLE: u32 = 1 << 4;
+/// `BPF_F_XDP_HAS_FRAGS`.
+const BPF_F_XDP_HAS_FRAGS: u32 = 1 << 5;
+/// First verifier log buffer on a failed load; grown to what the kernel says it needs.
+const LOG_START: usize = 256 << 10;
+/// Largest verifier log buffer (the kernel's own limit is `UINT_MAX >> 2`).
+const LOG_MAX: usize = 64 << 20;
+
+/// Map types whose keys and values the kernel does not accept BTF types for (they hold fds,
+/// have no key, or their values are kernel-defined): created without `btf_key/value_type_id`.
+fn takes_btf_types(t: MapType) -> bool {
+    !matches!(
+        t,
+        MapType::PERF_EVENT_ARRAY
+            | MapType::CGROUP_ARRAY
+            | MapType::STACK_TRACE
+            | MapType::ARRAY_OF_MAPS
+            | MapType::HASH_OF_MAPS
+            | MapType::DEVMAP
+            | MapType::DEVMAP_HASH
+            | MapType::CPUMAP
+            | MapType::XSKMAP
+            | MapType::SOCKMAP
+            | MapType::SOCKHASH
+            | MapType::QUEUE
+            | MapType::STACK
+            | MapType::RINGBUF
+            | MapType::PROG_ARRAY
+    )
+}
+
+/// Loads `model` into the kernel.
+pub(crate) fn load(model: bpfkit_obj::Object, pin_root: &Path) -> Result<Object> {
+    let btf_fd = load_btf(&model)?;
+    let mut maps: Vec<Option<Map>> = Vec::with_capacity(model.maps.len());
+    for m in &model.maps {
+        maps.push(if m.autocreate { Some(create_map(m, btf_fd.as_ref(), pin_root)?) } else { None });
+    }
+    // Map-in-map initializers: the slots hold other maps of this object.
+    for (m, created) in model.maps.iter().zip(&maps) {
+        let Some(outer) = created else { continue };
+        if outer.map_type() == MapType::PROG_ARRAY || outer.reused {
+            continue;
+        }
+        for slot in &m.slots {
+            let inner = find_created(&model, &maps, &slot.target).ok_or_else(|| Error::MapCreate {
+                map: m.name.clone(),
+                source: std::io::Error::from_raw_os_error(libc::ENOENT),
+                hint: format!(" (slot {} names map {}, which was not created)", slot.slot, slot.target),
+            })?;
+            let fd = inner.as_fd().as_raw_fd() as u32;
+            outer.update(&slot.slot.to_ne_bytes(), &fd.to_ne_bytes(), BPF_ANY)?;
+        }
+    }
+    let map_fd = |i: usize| maps.get(i).and_then(Option::as_ref).map(|m| m.as_fd().as_raw_fd());
+    let mut programs = Vec::new();
+    for p in model.programs.iter().filter(|p| p.autoload) {
+        programs.push(load_program(&model, p, btf_fd.as_ref(), &map_fd)?);
+    }
+    // Program array initializers.
+    for (m, created) in model.maps.iter().zip(&maps) {
+        let Some(array) = created else { continue };
+        if array.map_type() != MapType::PROG_ARRAY || array.reused {
+            continue;
+        }
+        for slot in &m.slots {
+            let prog = programs.iter().find(|p: &&Program| p.name == slot.target).ok_or_else(|| Error::MapOp {
+                map: m.name.clone(),
+                op: "initialise",
+                source: std::io::Error::other(format!(
+                    "slot {} names program {}, which was not loaded",
+                    slot.slot, slot.target
+                )),
+            })?;
+            let fd = prog.as_fd().as_raw_fd() as u32;
+            array.update(&slot.slot.to_ne_bytes(), &fd.to_ne_bytes(), BPF_ANY)?;
+        }
+    }
+    // Everything loaded: now pin what the object asked to pin.
+    for (m, created) in model.maps.iter().zip(&maps) {
+        if let (Some(map), Pinning::ByName) = (created, m.def.pinning) {
+            if !map.reused {
+                map.pin(pin_root.join(&m.name))?;
+            }
+        }
+    }
+    Ok(Object::new(model, btf_fd, maps, programs))
+}
+
+fn find_created<'a>(model: &bpfkit_obj::Object, maps: &'a [Option<Map>], name: &str) -> Option<&'a Map> {
+    let index = model.maps.iter().position(|m| m.name == name)?;
+    maps.get(index)?.as_ref()
+}
+
+/// `BPF_BTF_LOAD` of the object's fixed-up BTF; `None` for objects without BTF.
+fn load_btf(model: &bpfkit_obj::Object) -> Result<Option<OwnedFd>> {
+    let Some(bytes) = model.btf_for_kernel()? else { return Ok(None) };
+    match sys::btf_load(&bytes, &mut []) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(first) => {
+            // Again with a log, to say why.
+            let mut log = vec![0u8; 1 << 20];
+            let source = sys::btf_load(&bytes, &mut log).err().unwrap_or(first);
+            Err(Error::BtfLoad { object: model.name.clone(), source, log: log_text(&log) })
+        }
+    }
+}
+
+fn map_error(name: &str, source: std::io::Error, def: &MapDef) -> Error {
+    let hint = match (source.raw_os_error(), def.map_type) {
+        (Some(libc::EINVAL), MapType::RINGBUF) => {
+            format!(" (ring buffer size {} must be a power of two and a multiple of the page size)", def.max_entries)
+        }
+        (Some(libc::EINVAL), _) if def.max_entries == 0 => " (max_entries is 0)".into(),
+        (Some(libc::EINVAL), _) => format!(
+            " (type {}, key {} bytes, value {} bytes, {} entries, flags {:#x}: a combination this kernel refuses)",
+            def.map_type, def.key_size, def.value_size, def.max_entries, def.map_flags
+        ),
+        (Some(libc::EPERM), _) => " (needs CAP_BPF or root, and RLIMIT_MEMLOCK on kernels before 5.11)".into(),
+        (Some(libc::E2BIG), _) => " (too large for this kernel)".into(),
+        _ => String::new(),
+    };
+    Error::MapCreate { map: name.to_owned(), source, hint }
+}
+
+fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) -> Result<Map> {
+    if let MapKind::StructOps { type_name, .. } = &m.kind {
+        return Err(Error::MapCreate {
+            map: m.name.clone(),
+            source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
+            hint: format!(" (struct_ops map of {type_name}: struct_ops registration is not implemented yet)"),
+        });
+    }
+    if m.def.pinning == Pinning::ByName {
+        if let Some(map) = reuse_pinned(m, &pin_root.join(&m.name))? {
+            return Ok(map);
+        }
+    }
+    let def = &m.def;
+    // Inner map template: the kernel copies its shape, so it is closed right after use.
+    let inner = match &m.inner {
+        Some(inner_def) => {
+            let inner_name = format!("{}.inner", m.kernel_name.chars().take(9).collect::<String>());
+            Some(
+                MapFd::create(&create_params(inner_def, &inner_name, None))
+                    .map_err(|e| map_error(&format!("{} (inner map template)", m.name), e, inner_def))?,
+            )
+        }
+        None => None,
+    };
+    let mut params = create_params(def, &m.kernel_name, btf_fd);
+    params.inner_map_fd = inner.as_ref().map(|fd| fd.as_fd());
+    let fd = MapFd::create(&params).map_err(|e| map_error(&m.name, e, def))?;
+    drop(inner);
+    let mut map = Map { name: m.name.clone(), kind: m.kind.clone(), fd, mmap: None, reused: false };
+    if let MapKind::Data(kind) = &m.kind {
+        let key = 0u32.to_ne_bytes();
+        if m.data.len() != map.fd.value_size() as usize {
+            return Err(Error::MapCreate {
+                map: m.name.clone(),
+                source: std::io::Error::from_raw_os_error(libc::EINVAL),
+                hint: format!(" (initial data is {} bytes, the value {})", m.data.len(), map.fd.value_size()),
+            });
+        }
+        map.update(&key, &m.data, BPF_ANY)?;
+        let rodata = *kind == bpfkit_obj::DataKind::Rodata;
+        if rodata {
+            map.fd.freeze().map_err(|source| Error::MapOp { map: m.name.clone(), op: "freeze", source })?;
+        }
+        if def.map_flags & BPF_F_MMAPABLE != 0 {
+            let len = (map.fd.value_size() as usize).div_ceil(page_size()).max(1) * page_size();
+            let mapping = MapMmap::new(map.fd.as_fd(), len, 0, !rodata).map_err(|source| Error::MapOp {
+                map: m.name.clone(),
+                op: "mmap",
+                source,
+            })?;
+            map.mmap = Some(mapping);
+        }
+    }
+    Ok(map)
+}
+
+fn create_params<'a>(def: &MapDef, name: &'a str, btf_fd: Option<&'a OwnedFd>) -> MapCreate<'a> {
+    let typed = btf_fd.is_some() && takes_btf_types(def.map_type);
+    MapCreate {
+        map_type: def.map_type.0,
+        key_size: def.key_size,
+        value_size: def.value_size,
+        max_entries: def.max_entries,
+        map_flags: def.map_flags,
+        numa_node: def.numa_node,
+        name,
+        btf_fd: if typed { btf_fd.map(|fd| fd.as_fd()) } else { None },
+        btf_key_type_id: if typed { def.btf_key_type.unwrap_or(0) } else { 0 },
+        btf_value_type_id: if typed { def.btf_value_type.unwrap_or(0) } else { 0 },
+        map_extra: def.map_extra,
+        ..Default::default()
+    }
+}
+
+/// A map pinned at `path` by an earlier load, if there is one and it matches the definition.
+fn reuse_pinned(m: &bpfkit_obj::Map, path: &Path) -> Result<Option<Map>> {
+    let c = path_cstring(path)?;
+    let fd = match sys::obj_get(&c) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+        Err(e) => return Err(Error::sys(format!("map {}: open pinned {}", m.name, path.display()), e)),
+    };
+    let fd = MapFd::from_fd(fd).map_err(|e| Error::sys(format!("map {}: pinned {}", m.name, path.display()), e))?;
+    let d = &m.def;
+    let theirs = (fd.map_type(), fd.key_size(), fd.value_size(), fd.max_entries(), fd.map_flags());
+    let ours = (d.map_type.0, d.key_size, d.value_size, d.max_entries, d.map_flags);
+    if theirs != ours {
+        return Err(Error::MapCreate {
+            map: m.name.clone(),
+            source: std::io::Error::from_raw_os_error(libc::EEXIST),
+            hint: format!(
+                " (the map pinned at {} differs: (type, key, value, entries, flags) {theirs:?} there, {ours:?} here)",
+                path.display()
+            ),
+        });
+    }
+    Ok(Some(Map { name: m.name.clone(), kind: m.kind.clone(), fd, mmap: None, reused: true }))
+}
+
+/// The verifier log in `buf` up to its NUL.
+fn log_text(buf: &[u8]) -> String {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+fn load_program(
+    model: &bpfkit_obj::Object,
+    p: &ObjProgram,
+    btf_fd: Option<&OwnedFd>,
+    map_fd: &dyn Fn(usize) -> Option<i32>,
+) -> Result<Program> {
+    let fail = |why: String| Error::Program { program: p.name.clone(), why };
+    let kind = p.kind.clone().ok_or_else(|| {
+        fail(format!("SEC(\"{}\") follows no libbpf convention: set the program's kind before load", p.section))
+    })?;
+    if !p.core_relos.is_empty() {
+        return Err(fail(format!(
+            "has {} CO-RE relocations, which this version of bpfkit does not apply yet",
+            p.core_relos.len()
+        )));
+    }
+    let bound = p.bind_maps(map_fd)?;
+    if !bound.unresolved_externs.is_empty() {
+        let names: Vec<&str> = bound.unresolved_externs.iter().map(|(_, n)| n.as_str()).collect();
+        return Err(fail(format!("uses externs this version of bpfkit does not resolve yet: {}", names.join(", "))));
+    }
+    let insns: Vec<u8> = bound.insns.iter().flat_map(|i| i.to_le_bytes()).collect();
+    let target = if target::needs_btf_target(&kind) { Some(target::resolve(&p.name, &kind)?) } else { None };
+    let license = CString::new(model.license.as_str()).map_err(|_| fail("license string contains NUL".into()))?;
+    let (func_info, line_info): (Vec<bpf_func_info>, Vec<bpf_line_info>) = if btf_fd.is_some() {
+        (
+            p.func_info.iter().map(|f| bpf_func_info { insn_off: f.insn_off, type_id: f.type_id }).collect(),
+            p.line_info
+                .iter()
+                .map(|l| bpf_line_info {
+                    insn_off: l.insn_off,
+                    file_name_off: l.file_name_off,
+                    line_off: l.line_off,
+                    line_col: l.line_col,
+                })
+                .collect(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut prog_flags = 0;
+    if kind.sleepable {
+        prog_flags |= BPF_F_SLEEPABLE;
+    }
+    if kind.xdp_frags {
+        prog_flags |= BPF_F_XDP_HAS_FRAGS;
+    }
+    let params = ProgLoad {
+        prog_type: kind.prog_type.0,
+        expected_attach_type: kind.expected_attach_type.map_or(0, |t| t.0),
+        name: &p.name,
+        insns: &insns,
+        license: &license,
+        kern_version: model.kernel_version.unwrap_or(0),
+        prog_flags,
+        prog_btf_fd: btf_fd.map(|fd| fd.as_fd()),
+        func_info: &func_info,
+        line_info: &line_info,
+        attach_btf_id: target.as_ref().map_or(0, |t| t.id),
+        attach_btf_obj_fd: target.as_ref().and_then(|t| t.module.as_ref()).map(|m| m.fd.as_fd()),
+        attach_prog_fd: None,
+        fd_array: &[],
+        prog_ifindex: 0,
+    };
+    let fd = load_with_log(&p.name, &params)?;
+    Ok(Program { name: p.name.clone(), section: p.section.clone(), kind, fd })
+}
+
+/// Loads without a log (the verifier runs faster), and on failure loads again with a log large
+/// enough for all of it, to report why.
+fn load_with_log(name: &str, params: &ProgLoad<'_>) -> Result<OwnedFd> {
+    let source = match sys::prog_load(params, 0, &mut []).0 {
+        Ok(fd) => return Ok(fd),
+        Err(e) => e,
+    };
+    let mut size = LOG_START;
+    loop {
+        let mut log = vec![0u8; size];
+        let (result, true_size) = sys::prog_load(params, 1, &mut log);
+        match result {
+            // Loaded the second time (a transient failure): take it.
+            Ok(fd) => return Ok(fd),
+            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) && size < LOG_MAX => {
+                size = (true_size as usize).max(size * 4).min(LOG_MAX);
+            }
+            Err(e) => {
+                let source = if e.raw_os_error() == Some(libc::ENOSPC) { source } else { e };
+                return Err(Error::ProgramLoad { program: name.to_owned(), source, log: log_text(&log) });
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! A map the kernel created for a loaded object: element operations by bytes or by [`Pod`]
+//! types, per-CPU values, key iteration, pinning, and ring buffer consumers.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
+
+use bpfkit_obj::{MapKind, MapType};
+
+use crate::error::{Error, Result};
+use crate::pin::path_cstring;
+use crate::ringbuf::RingBuffer;
+use crate::sys::pod::{Pod, bytes_of, from_bytes};
+use crate::sys::{self, MapFd, mmap::MapMmap};
+
+/// `BPF_ANY`: create or replace.
+pub const BPF_ANY: u64 = 0;
+/// `BPF_NOEXIST`: create only.
+pub const BPF_NOEXIST: u64 = 1;
+/// `BPF_EXIST`: replace only.
+pub const BPF_EXIST: u64 = 2;
+
+/// A created map.
+#[derive(Debug)]
+pub struct Map {
+    pub(crate) name: String,
+    pub(crate) kind: MapKind,
+    pub(crate) fd: MapFd,
+    /// Shared mapping of an mmapable global data map (read-only once frozen).
+    pub(crate) mmap: Option<MapMmap>,
+    /// Whether it was reused from a pin instead of created.
+    pub(crate) reused: bool,
+}
+
+impl Map {
+    /// The name in the object (`counts`, `.rodata`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What declared it.
+    pub fn kind(&self) -> &MapKind {
+        &self.kind
+    }
+
+    /// The map type.
+    pub fn map_type(&self) -> MapType {
+        MapType(self.fd.map_type())
+    }
+
+    /// Key size in bytes.
+    pub fn key_size(&self) -> u32 {
+        self.fd.key_size()
+    }
+
+    /// Value size in bytes (per CPU for per-CPU maps).
+    pub fn value_size(&self) -> u32 {
+        self.fd.value_size()
+    }
+
+    /// Maximum entries.
+    pub fn max_entries(&self) -> u32 {
+        self.fd.max_entries()
+    }
+
+    /// Whether it was taken over from a pinned map (`LIBBPF_PIN_BY_NAME`) instead of created.
+    pub fn is_reused(&self) -> bool {
+        self.reused
+    }
+
+    fn op<T>(&self, op: &'static str, r: io::Result<T>) -> Result<T> {
+        r.map_err(|source| Error::MapOp { map: self.name.clone(), op, source })
+    }
+
+    /// The value at `key` as bytes (for per-CPU maps: every CPU's slot, each rounded up to 8
+    /// bytes), `None` when absent.
+    pub fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let mut value = vec![0u8; self.op("lookup", self.fd.value_buf_len())?];
+        let found = self.op("lookup", self.fd.lookup(key, &mut value, 0))?;
+        Ok(found.then_some(value))
+    }
+
+    /// The value at `key` as a `V`.
+    pub fn lookup_as<K: Pod, V: Pod>(&self, key: &K) -> Result<Option<V>> {
+        self.check_size::<V>("lookup", self.value_size())?;
+        Ok(self.lookup(bytes_of(key))?.and_then(|v| from_bytes(&v)))
+    }
+
+    /// A per-CPU map's value at `key`: one `V` per possible CPU.
+    pub fn lookup_per_cpu<K: Pod, V: Pod>(&self, key: &K) -> Result<Option<Vec<V>>> {
+        self.check_size::<V>("lookup", self.value_size())?;
+        if !self.fd.is_per_cpu() {
+            return self.op("lookup", Err(io::Error::new(io::ErrorKind::InvalidInput, "not a per-CPU map")));
+        }
+        let stride = (self.value_size() as usize).div_ceil(8) * 8;
+        Ok(self
+            .lookup(bytes_of(key))?
+            .map(|v| v.chunks_exact(stride).filter_map(|slot| from_bytes::<V>(slot)).collect()))
+    }
+
+    /// Sets `key` to `value` (bytes; per-CPU maps take every CPU's slot). `flags`: [`BPF_ANY`],
+    /// [`BPF_NOEXIST`] or [`BPF_EXIST`].
+    pub fn update(&self, key: &[u8], value: &[u8], flags: u64) -> Result<()> {
+        self.op("update", self.fd.update(key, value, flags))
+    }
+
+    /// Sets `key` to `value`.
+    pub fn update_as<K: Pod, V: Pod>(&self, key: &K, value: &V, flags: u64) -> Result<()> {
+        self.update(bytes_of(key), bytes_of(value), flags)
+    }
+
+    /// Removes `key`; `false` when it was absent.
+    pub fn delete(&self, key: &[u8]) -> Result<bool> {
+        self.op("delete", self.fd.delete(key))
+    }
+
+    /// Removes `key`.
+    pub fn delete_as<K: Pod>(&self, key: &K) -> Result<bool> {
+        self.delete(bytes_of(key))
+    }
+
+    /// Pops the next element of a queue or stack map.
+    pub fn pop(&self) -> Result<Option<Vec<u8>>> {
+        let mut value = vec![0u8; self.op("pop", self.fd.value_buf_len())?];
+        let found = self.op("pop", self.fd.lookup_and_delete(&[], &mut value))?;
+        Ok(found.then_some(value))
+    }
+
+    /// Every key, in the kernel's order (a snapshot taken key by key: concurrent changes may
+    /// show or hide keys, as with any `BPF_MAP_GET_NEXT_KEY` walk).
+    pub fn keys(&self) -> Result<Vec<Vec<u8>>> {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut next = vec![0u8; self.key_size() as usize];
+        // Bounded: a hash map being refilled concurrently could otherwise loop forever.
+        let limit = self.max_entries() as usize + 1;
+        while keys.len() < limit {
+            let more = self.op("next key", self.fd.next_key(keys.last().map(Vec::as_slice), &mut next))?;
+            if !more {
+                break;
+            }
+            keys.push(next.clone());
+        }
+        Ok(keys)
+    }
+
+    /// Every key as a `K`.
+    pub fn keys_as<K: Pod>(&self) -> Result<Vec<K>> {
+        self.check_size::<K>("keys", self.key_size())?;
+        Ok(self.keys()?.iter().filter_map(|k| from_bytes(k)).collect())
+    }
+
+    /// Pins the map at `path` in a bpffs.
+    pub fn pin(&self, path: impl AsRef<Path>) -> Result<()> {
+        let c = path_cstring(path.as_ref())?;
+        self.op("pin", sys::obj_pin(self.fd.as_fd(), &c))
+    }
+
+    /// A consumer of this `BPF_MAP_TYPE_RINGBUF` map.
+    pub fn ring_buffer(&self) -> Result<RingBuffer> {
+        if self.map_type() != MapType::RINGBUF {
+            return self.op("ring buffer", Err(io::Error::new(io::ErrorKind::InvalidInput, "not a ring buffer map")));
+        }
+        self.op("ring buffer", RingBuffer::new(self.fd.as_fd(), self.max_entries()))
+    }
+
+    fn check_size<T>(&self, op: &'static str, size: u32) -> Result<()> {
+        if std::mem::size_of::<T>() == size as usize {
+            return Ok(());
+        }
+        let why = format!("the type is {} bytes, the map's are {size}", std::mem::size_of::<T>());
+        self.op(op, Err(io::Error::new(io::ErrorKind::InvalidInput, why)))
+    }
+
+    /// Reads `len` bytes at `offset` of element 0 (global data): from the shared mapping when
+    /// there is one, else by lookup.
+    pub(crate) fn read_data(&self, offset: usize, len: usize) -> Result<Vec<u8>> {
+        let bad = || io::Error::new(io::ErrorKind::InvalidInput, "global variable outside the map's value");
+        if let Some(m) = &self.mmap {
+            return self.op("read", m.copy(offset, len).ok_or_else(bad));
+        }
+        let value = self.lookup(&0u32.to_ne_bytes())?.unwrap_or_default();
+        let end = offset.checked_add(len).ok_or_else(bad);
+        let end = self.op("read", end)?;
+        self.op("read", value.get(offset..end).map(<[u8]>::to_vec).ok_or_else(bad))
+    }
+
+    /// Writes `data` at `offset` of element 0 (global data).
+    pub(crate) fn write_data(&self, offset: usize, data: &[u8], writable_mmap: bool) -> Result<()> {
+        let bad = || io::Error::new(io::ErrorKind::InvalidInput, "global variable outside the map's value");
+        if let (Some(m), true) = (&self.mmap, writable_mmap) {
+            return self.op("write", m.write(offset, data).ok_or_else(bad));
+        }
+        let key = 0u32.to_ne_bytes();
+        let mut value = self.lookup(&key)?.unwrap_or_default();
+        let slot = offset.checked_add(data.len()).and_then(|end| value.get_mut(offset..end)).ok_or_else(bad);
+        self.op("write", slot)?.copy_from_slice(data);
+        self.update(&key, &value, BPF_ANY)
+    }
+}
+
+impl AsFd for Map {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}

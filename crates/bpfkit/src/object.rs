@@ -1,0 +1,244 @@
+//! The user-facing object lifecycle, as libbpf-rs users know it: [`OpenObject`] (parsed, not yet
+//! in the kernel: set globals, map sizes, autoload) → [`OpenObject::load`] → [`Object`] (maps and
+//! programs in the kernel, found by name) → attach programs, read maps.
+//!
+//! ```no_run
+//! let mut open = bpfkit::OpenObject::open("bpf/minimal.bpf.o")?;
+//! open.set_global_as("target_tgid", &std::process::id())?;
+//! let obj = open.load()?;
+//! let _link = obj.program("count_getpid")?.attach()?;
+//! let hits: u64 = obj.global_as("hits")?;
+//! # Ok::<(), bpfkit::Error>(())
+//! ```
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use bpfkit_obj::{DataKind, GlobalVar, MapKind};
+
+use crate::error::{Error, Result};
+use crate::link::Link;
+use crate::load;
+use crate::map::Map;
+use crate::pin::DEFAULT_PIN_ROOT;
+use crate::program::Program;
+use crate::sys::pod::{Pod, bytes_of, from_bytes};
+
+/// An object read from its ELF file, not yet loaded: everything can still be changed.
+#[derive(Debug, Clone)]
+pub struct OpenObject {
+    model: bpfkit_obj::Object,
+    pin_root: PathBuf,
+}
+
+impl OpenObject {
+    /// Reads and prepares the object file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<OpenObject> {
+        Ok(Self::from_model(bpfkit_obj::Object::open(path)?))
+    }
+
+    /// Prepares object `bytes`, naming it `name` (global data maps are named after it).
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<OpenObject> {
+        Ok(Self::from_model(bpfkit_obj::Object::parse(name, bytes)?))
+    }
+
+    /// Wraps an object model prepared by `bpfkit-obj`.
+    pub fn from_model(model: bpfkit_obj::Object) -> OpenObject {
+        OpenObject { model, pin_root: PathBuf::from(DEFAULT_PIN_ROOT) }
+    }
+
+    /// The object model (programs, maps, BTF, relocations).
+    pub fn model(&self) -> &bpfkit_obj::Object {
+        &self.model
+    }
+
+    /// The object model, to change anything before load.
+    pub fn model_mut(&mut self) -> &mut bpfkit_obj::Object {
+        &mut self.model
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    /// Sets global variable `name` (`.rodata` knobs included) to `value`, which must have its size.
+    pub fn set_global(&mut self, name: &str, value: &[u8]) -> Result<()> {
+        Ok(self.model.set_global(name, value)?)
+    }
+
+    /// Sets global variable `name` to `value`.
+    pub fn set_global_as<T: Pod>(&mut self, name: &str, value: &T) -> Result<()> {
+        self.set_global(name, bytes_of(value))
+    }
+
+    /// The map named `name`, to change its definition (`def.max_entries`, flags) or `autocreate`.
+    pub fn map_mut(&mut self, name: &str) -> Result<&mut bpfkit_obj::Map> {
+        if self.model.map(name).is_none() {
+            return Err(Error::not_found("map", name, self.model.maps.iter().map(|m| m.name.as_str())));
+        }
+        self.model.map_mut(name).ok_or_else(|| Error::not_found("map", name, []))
+    }
+
+    /// The program named `name`, to change `autoload` or its kind.
+    pub fn program_mut(&mut self, name: &str) -> Result<&mut bpfkit_obj::Program> {
+        if self.model.program(name).is_none() {
+            return Err(Error::not_found("program", name, self.model.programs.iter().map(|p| p.name.as_str())));
+        }
+        self.model.program_mut(name).ok_or_else(|| Error::not_found("program", name, []))
+    }
+
+    /// Sets `autoload` of every program but those in `names`.
+    pub fn load_only(&mut self, names: &[&str]) -> Result<()> {
+        for name in names {
+            self.program_mut(name)?;
+        }
+        for p in &mut self.model.programs {
+            p.autoload = names.contains(&p.name.as_str());
+        }
+        Ok(())
+    }
+
+    /// Where `LIBBPF_PIN_BY_NAME` maps are pinned and looked for (default `/sys/fs/bpf`).
+    pub fn set_pin_root(&mut self, root: impl Into<PathBuf>) {
+        self.pin_root = root.into();
+    }
+
+    /// Creates the maps and loads the programs into the kernel.
+    pub fn load(self) -> Result<Object> {
+        load::load(self.model, &self.pin_root)
+    }
+}
+
+/// A loaded object: its maps and programs live in the kernel until this (and every link) drops.
+#[derive(Debug)]
+pub struct Object {
+    name: String,
+    btf_fd: Option<OwnedFd>,
+    /// One entry per map of the model (in its order), `None` when not created.
+    maps: Vec<Option<Map>>,
+    programs: Vec<Program>,
+    globals: Vec<GlobalVar>,
+    /// Which maps are `.rodata` (frozen: read-only from user space too).
+    rodata: Vec<bool>,
+}
+
+impl Object {
+    pub(crate) fn new(
+        model: bpfkit_obj::Object,
+        btf_fd: Option<OwnedFd>,
+        maps: Vec<Option<Map>>,
+        programs: Vec<Program>,
+    ) -> Object {
+        let rodata = model.maps.iter().map(|m| m.kind == MapKind::Data(DataKind::Rodata)).collect();
+        Object { name: model.name.clone(), btf_fd, maps, programs, globals: model.globals().to_vec(), rodata }
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The object's BTF as loaded into the kernel.
+    pub fn btf_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.btf_fd.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// The created maps.
+    pub fn maps(&self) -> impl Iterator<Item = &Map> {
+        self.maps.iter().flatten()
+    }
+
+    /// The map named `name`.
+    pub fn map(&self, name: &str) -> Result<&Map> {
+        self.maps().find(|m| m.name == name).ok_or_else(|| Error::not_found("map", name, self.maps().map(Map::name)))
+    }
+
+    /// The loaded programs.
+    pub fn programs(&self) -> impl Iterator<Item = &Program> {
+        self.programs.iter()
+    }
+
+    /// The program named `name`.
+    pub fn program(&self, name: &str) -> Result<&Program> {
+        self.programs
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::not_found("program", name, self.programs.iter().map(Program::name)))
+    }
+
+    fn var(&self, name: &str) -> Result<(&GlobalVar, &Map)> {
+        let var =
+            self.globals.iter().find(|g| g.name == name).ok_or_else(|| {
+                Error::not_found("global variable", name, self.globals.iter().map(|g| g.name.as_str()))
+            })?;
+        let map = self.maps.get(var.map).and_then(Option::as_ref).ok_or_else(|| Error::NotFound {
+            what: "map of global variable",
+            name: name.to_owned(),
+            hint: " (its section's map was not created)".into(),
+        })?;
+        Ok((var, map))
+    }
+
+    /// The current bytes of global variable `name`, as programs see them.
+    pub fn global(&self, name: &str) -> Result<Vec<u8>> {
+        let (var, map) = self.var(name)?;
+        map.read_data(var.offset as usize, var.size as usize)
+    }
+
+    /// Global variable `name` as a `T` (which must have its size).
+    pub fn global_as<T: Pod>(&self, name: &str) -> Result<T> {
+        let bytes = self.global(name)?;
+        if bytes.len() != std::mem::size_of::<T>() {
+            return Err(Error::NotFound {
+                what: "global variable of that size",
+                name: name.to_owned(),
+                hint: format!(" (it is {} bytes, the type {})", bytes.len(), std::mem::size_of::<T>()),
+            });
+        }
+        from_bytes(&bytes).ok_or_else(|| Error::not_found("global variable", name, []))
+    }
+
+    /// Changes global variable `name` while programs run (not `.rodata`, which is frozen).
+    pub fn set_global(&self, name: &str, value: &[u8]) -> Result<()> {
+        let (var, map) = self.var(name)?;
+        if self.rodata.get(var.map).copied().unwrap_or(false) {
+            return Err(Error::MapOp {
+                map: map.name.clone(),
+                op: "write",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!("{name} is in .rodata, frozen at load (set it on the OpenObject instead)"),
+                ),
+            });
+        }
+        if value.len() != var.size as usize {
+            return Err(Error::MapOp {
+                map: map.name.clone(),
+                op: "write",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("{name} is {} bytes, got {}", var.size, value.len()),
+                ),
+            });
+        }
+        map.write_data(var.offset as usize, value, true)
+    }
+
+    /// Changes global variable `name` to `value`.
+    pub fn set_global_as<T: Pod>(&self, name: &str, value: &T) -> Result<()> {
+        self.set_global(name, bytes_of(value))
+    }
+
+    /// Attaches every program whose section names its attach point (see [`Program::attach`]);
+    /// programs that need a target (XDP, tc, cgroup, socket, iterators, syscall) are skipped.
+    pub fn attach_all(&self) -> Result<Vec<Link>> {
+        let mut links = Vec::new();
+        for p in &self.programs {
+            if crate::program::auto_attachable(p) {
+                links.push(p.attach()?);
+            }
+        }
+        Ok(links)
+    }
+}

@@ -1,0 +1,23 @@
+//! Pinning in a bpffs: maps, programs and links outlive the process under a path. libbpf's
+//! `LIBBPF_PIN_BY_NAME` maps live at `<pin root>/<map name>` (default root `/sys/fs/bpf`) and are
+//! reused by the next load when their definition matches.
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// The default pin root, as libbpf's.
+pub const DEFAULT_PIN_ROOT: &str = "/sys/fs/bpf";
+
+/// `path` as the C string the kernel takes.
+pub(crate) fn path_cstring(path: &Path) -> Result<CString> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        Error::sys(
+            format!("pin path {}", path.display()),
+            io::Error::new(io::ErrorKind::InvalidInput, "contains a NUL byte"),
+        )
+    })
+}

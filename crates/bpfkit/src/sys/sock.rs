@@ -1,0 +1,36 @@
+//! Socket filters: `SO_ATTACH_BPF` / `SO_DETACH_BPF`.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// Attaches socket filter `prog` to `socket`.
+pub fn attach_bpf(socket: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> io::Result<()> {
+    let fd: libc::c_int = prog.as_raw_fd();
+    // SAFETY: the option value is a live c_int and its exact size is passed.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_BPF,
+            (&fd as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// Removes the socket filter of `socket`.
+pub fn detach_bpf(socket: BorrowedFd<'_>) -> io::Result<()> {
+    let zero: libc::c_int = 0;
+    // SAFETY: as in `attach_bpf`; the kernel ignores the value.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_DETACH_BPF,
+            (&zero as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
