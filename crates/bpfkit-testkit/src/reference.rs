@@ -48,15 +48,20 @@ impl Bpftool {
     }
 
     /// Like [`Bpftool::run`], in a private mount namespace with a fresh bpffs on `/sys/fs/bpf` and
-    /// tracefs on `/sys/kernel/tracing`: libbpf pins `LIBBPF_PIN_BY_NAME` maps under that default
-    /// root, and attaches tracepoints by the ids tracefs lists, and the host may have neither
-    /// mounted (a test must not litter the host's either). Pins by name vanish with the
+    /// tracefs on `/sys/kernel/tracing` (the host's, when it has tracefs mounted there already):
+    /// libbpf pins `LIBBPF_PIN_BY_NAME` maps under that default root, and attaches tracepoints by
+    /// the ids tracefs lists, and the host may have neither mounted (a test must not litter the host's either). Pins by name vanish with the
     /// namespace; paths given in `args` on a [`BpfFs`] stay visible to the caller (same bpffs).
     pub fn run_isolated<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(&self, args: I) -> Result<String> {
         let inner = self.command(args);
         let mut cmd = Command::new("unshare");
         cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg(r#"mount -t bpf bpf /sys/fs/bpf && mount -t tracefs tracefs /sys/kernel/tracing && exec "$@""#)
+            .arg(concat!(
+                "mount -t bpf bpf /sys/fs/bpf && ",
+                // tracefs is one instance: mounting it again where it already is fails (EBUSY).
+                "{ grep -q ' /sys/kernel/tracing tracefs ' /proc/self/mounts || ",
+                "mount -t tracefs tracefs /sys/kernel/tracing; } && exec \"$@\"",
+            ))
             .arg("sh")
             .arg(inner.get_program())
             .args(inner.get_args());

@@ -7,6 +7,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use bpfkit_btf::{Btf, Kind};
 use bpfkit_testkit::chroot::SidRoot;
 use bpfkit_testkit::definitions::ObjectDefinitions;
 use bpfkit_testkit::kernel::SidKernel;
@@ -23,14 +24,109 @@ enum HostCheck {
     /// `bpftool struct_ops register` of a TCP congestion control, which must then be listed by
     /// the kernel under this name and be gone once its link is unpinned.
     TcpCongestion(&'static str),
+    /// `bpftool prog loadall` must fail because the verifier rejects `program` with `log` (a
+    /// line of the verifier's log): the fixture fails for the intended reason.
+    Rejected { program: &'static str, log: &'static str },
+    /// `bpftool prog loadall`, then `bpftool prog run` (BPF_PROG_TEST_RUN) of each program on
+    /// each frame: the program's return value must be the one expected.
+    PacketRuns(&'static [PacketRun]),
+    /// An `iter/task` program taking the byte offsets of `task_struct.tgid` and `.comm` in
+    /// `.rodata` (set here from the running kernel's BTF by patching the object): pinned with
+    /// `bpftool iter pin`, reading it must list this process as `"<tgid> <comm>"`.
+    TaskIter { tgid_offset: &'static str, comm_offset: &'static str },
     /// Needs something the host kernel lacks; checked in the VM instead.
     VmOnly(&'static str),
+    /// The host kernel refuses programs of this kind (`why`): `bpftool prog loadall` must fail
+    /// with `error` (libbpf's "failed to load: ..." errno), not loaded and not checked further.
+    /// Once the host accepts them this check fails, so that the fixture gets a real one.
+    HostRefuses { error: &'static str, why: &'static str },
 }
+
+/// One `bpftool prog run` of a [`HostCheck::PacketRuns`] fixture.
+struct PacketRun {
+    program: &'static str,
+    frame: Frame,
+    retval: u32,
+}
+
+/// A test packet: an Ethernet frame from 02:00:00:00:00:01 to 00:00:00:00:00:00.
+#[derive(Clone, Copy, Debug)]
+enum Frame {
+    /// IPv4 10.0.0.1 -> 10.0.0.2, UDP from port 1234 to `dport` with `payload` zero bytes.
+    Udp { dport: u16, payload: u16 },
+    /// IPv4 carrying TCP (protocol 6) with a 20-byte zero header to port `dport`.
+    Tcp { dport: u16 },
+    /// An ARP frame (ethertype 0x0806, 28 zero bytes).
+    Arp,
+    /// A UDP frame to `dport` cut after the IPv4 header (no UDP header).
+    NoUdpHeader { dport: u16 },
+}
+
+impl Frame {
+    fn bytes(self) -> Vec<u8> {
+        let ipv4 = |protocol: u8, l4: &[u8]| {
+            let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, protocol, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+            ip[2..4].copy_from_slice(&(20 + l4.len() as u16).to_be_bytes());
+            let sum = ip.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum::<u32>();
+            let sum = (sum & 0xffff) + (sum >> 16);
+            let sum = (sum & 0xffff) + (sum >> 16);
+            ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+            ip.extend_from_slice(l4);
+            ip
+        };
+        let udp = |dport: u16, payload: u16| {
+            let mut udp = Vec::new();
+            for field in [1234, dport, 8 + payload, 0] {
+                udp.extend_from_slice(&u16::to_be_bytes(field));
+            }
+            udp.resize(8 + usize::from(payload), 0);
+            udp
+        };
+        let (ethertype, body) = match self {
+            Frame::Udp { dport, payload } => (0x0800u16, ipv4(17, &udp(dport, payload))),
+            Frame::Tcp { dport } => {
+                let mut tcp = vec![0; 20];
+                tcp[2..4].copy_from_slice(&dport.to_be_bytes());
+                (0x0800, ipv4(6, &tcp))
+            }
+            Frame::Arp => (0x0806, vec![0; 28]),
+            Frame::NoUdpHeader { dport } => (0x0800, ipv4(17, &udp(dport, 0))[..20].to_vec()),
+        };
+        let mut frame = vec![0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1];
+        frame.extend_from_slice(&ethertype.to_be_bytes());
+        frame.extend_from_slice(&body);
+        frame
+    }
+}
+
+/// `bpf/net.bpf.c` with its default `.rodata` (`drop_port` = 7777). XDP verdicts: 0 XDP_ABORTED,
+/// 1 XDP_DROP, 2 XDP_PASS; the socket filter returns the UDP payload length, 0 for other packets.
+const NET_RUNS: &[PacketRun] = &[
+    PacketRun { program: "xdp_udp_drop", frame: Frame::Udp { dport: 7777, payload: 32 }, retval: 1 },
+    PacketRun { program: "xdp_udp_drop", frame: Frame::Udp { dport: 53, payload: 32 }, retval: 2 },
+    PacketRun { program: "xdp_udp_drop", frame: Frame::Tcp { dport: 7777 }, retval: 2 },
+    PacketRun { program: "xdp_udp_drop", frame: Frame::Arp, retval: 2 },
+    PacketRun { program: "xdp_udp_drop", frame: Frame::NoUdpHeader { dport: 7777 }, retval: 0 },
+    PacketRun { program: "socket_udp_len", frame: Frame::Udp { dport: 7777, payload: 32 }, retval: 32 },
+    PacketRun { program: "socket_udp_len", frame: Frame::Udp { dport: 53, payload: 5 }, retval: 5 },
+    PacketRun { program: "socket_udp_len", frame: Frame::Tcp { dport: 7777 }, retval: 0 },
+    PacketRun { program: "socket_udp_len", frame: Frame::Arp, retval: 0 },
+];
 
 /// Every fixture, by file stem. A fixture missing from this table fails `fixtures_are_classified`.
 const FIXTURES: &[(&str, HostCheck)] = &[
-    ("minimal", HostCheck::GetpidCounter("counts")),
+    ("bad", HostCheck::Rejected { program: "bad_null_deref", log: "R0 invalid mem access 'map_value_or_null'" }),
+    (
+        "fentry",
+        HostCheck::HostRefuses {
+            error: "-EPERM",
+            why: "the host kernel refuses every fentry/fexit (BPF trampoline) program",
+        },
+    ),
+    ("iter", HostCheck::TaskIter { tgid_offset: "task_tgid_offset", comm_offset: "task_comm_offset" }),
     ("maps", HostCheck::LoadAll),
+    ("minimal", HostCheck::GetpidCounter("counts")),
+    ("net", HostCheck::PacketRuns(NET_RUNS)),
     ("tcp_cc", HostCheck::TcpCongestion("bpfkit_reno")),
     ("testmod_ops", HostCheck::VmOnly("uses bpfkit_testmod's BTF (module not loadable on the host)")),
 ];
@@ -93,6 +189,12 @@ fn host_kernel_accepts_every_fixture() {
             HostCheck::LoadAll => load_all(&bpftool, &fs, &stem, &object),
             HostCheck::GetpidCounter(map) => getpid_counter(&bpftool, &fs, &stem, &object, map),
             HostCheck::TcpCongestion(name) => tcp_congestion(&bpftool, &fs, &stem, &object, name),
+            HostCheck::Rejected { program, log } => rejected(&bpftool, &fs, &stem, &object, program, log),
+            HostCheck::PacketRuns(runs) => packet_runs(&bpftool, &fs, &stem, &object, runs),
+            HostCheck::TaskIter { tgid_offset, comm_offset } => {
+                task_iter(&bpftool, &fs, &stem, &object, tgid_offset, comm_offset)
+            }
+            HostCheck::HostRefuses { error, why } => host_refuses(&bpftool, &fs, &stem, &object, error, why),
             HostCheck::VmOnly(why) => {
                 println!("{stem}: checked in the VM ({why})");
                 Ok(())
@@ -209,5 +311,161 @@ fn tcp_congestion(bpftool: &Bpftool, fs: &BpfFs, stem: &str, object: &Path, name
         std::thread::sleep(Duration::from_millis(20));
     }
     println!("{stem}: link unpinned, {name} unregistered");
+    Ok(())
+}
+
+/// `bpftool prog loadall` must fail, naming `program`, with `log` in the verifier log it prints.
+fn rejected(bpftool: &Bpftool, fs: &BpfFs, stem: &str, object: &Path, program: &str, log: &str) -> Result<(), String> {
+    let pins = fs.path().join(stem);
+    let loaded = bpftool.run_isolated([OsStr::new("prog"), "loadall".as_ref(), object.as_os_str(), pins.as_os_str()]);
+    let _ = std::fs::remove_dir_all(&pins);
+    let error = match loaded {
+        Ok(_) => return Err(format!("bpftool loaded it, but {program} should fail verification with `{log}`")),
+        Err(e) => e.to_string(),
+    };
+    let named = format!("prog '{program}': BPF program load failed");
+    if !error.contains(&named) || !error.lines().any(|line| line.trim() == log) {
+        return Err(format!("expected `{named}` and the verifier log line `{log}`, bpftool said: {error}"));
+    }
+    println!("{stem}: rejected by the verifier as expected: {program}: {log}");
+    Ok(())
+}
+
+/// `bpftool prog loadall` must fail with libbpf's "failed to load: `error`" (not a verifier log).
+fn host_refuses(
+    bpftool: &Bpftool,
+    fs: &BpfFs,
+    stem: &str,
+    object: &Path,
+    error: &str,
+    why: &str,
+) -> Result<(), String> {
+    let pins = fs.path().join(stem);
+    let loaded = bpftool.run_isolated([OsStr::new("prog"), "loadall".as_ref(), object.as_os_str(), pins.as_os_str()]);
+    let _ = std::fs::remove_dir_all(&pins);
+    match loaded {
+        Ok(_) => Err(format!("loaded, but expected the host to refuse it ({why}): give it a real host check")),
+        Err(e) if e.to_string().contains(&format!("failed to load: {error}")) => {
+            println!("{stem}: not checked on this host: {why} (bpftool: failed to load: {error})");
+            Ok(())
+        }
+        Err(e) => Err(format!("expected the load to fail with {error} ({why}), bpftool said: {e}")),
+    }
+}
+
+/// Loads every program with bpftool, then runs each on its frame with `bpftool prog run`.
+fn packet_runs(bpftool: &Bpftool, fs: &BpfFs, stem: &str, object: &Path, runs: &[PacketRun]) -> Result<(), String> {
+    load_all(bpftool, fs, stem, object)?;
+    let pins = fs.path().join(stem);
+    let frames = scratch(stem, "frames");
+    let result = (|| {
+        bpftool
+            .run_isolated([OsStr::new("prog"), "loadall".as_ref(), object.as_os_str(), pins.as_os_str()])
+            .map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&frames).map_err(|e| format!("{}: {e}", frames.display()))?;
+        let mut wrong = Vec::new();
+        for (i, run) in runs.iter().enumerate() {
+            let frame = frames.join(format!("frame-{i}"));
+            std::fs::write(&frame, run.frame.bytes()).map_err(|e| format!("{}: {e}", frame.display()))?;
+            let out = bpftool
+                .run([
+                    OsStr::new("-j"),
+                    "prog".as_ref(),
+                    "run".as_ref(),
+                    "pinned".as_ref(),
+                    pins.join(run.program).as_os_str(),
+                    "data_in".as_ref(),
+                    frame.as_os_str(),
+                ])
+                .map_err(|e| e.to_string())?;
+            let retval =
+                json_number(&out, "retval").ok_or_else(|| format!("no retval in `bpftool prog run`: {out}"))?;
+            println!("{stem}: {} on {:?} returned {retval}", run.program, run.frame);
+            if retval != u64::from(run.retval) {
+                wrong.push(format!("{} on {:?} returned {retval}, expected {}", run.program, run.frame, run.retval));
+            }
+        }
+        if wrong.is_empty() { Ok(()) } else { Err(wrong.join("; ")) }
+    })();
+    let _ = std::fs::remove_dir_all(&pins);
+    let _ = std::fs::remove_dir_all(&frames);
+    result
+}
+
+/// A path for a scratch file of this test outside the bpffs (which holds only pins).
+fn scratch(stem: &str, what: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("bpfkit-host-fixtures-{}-{stem}-{what}", std::process::id()))
+}
+
+/// The number after the first `"key":` in bpftool's JSON output.
+fn json_number(json: &str, key: &str) -> Option<u64> {
+    let rest = json.split(&format!("\"{key}\":")).nth(1)?.trim_start();
+    rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())].parse().ok()
+}
+
+/// Sets the task_struct offsets of the running kernel in a copy of the iterator object, pins
+/// the iterator with bpftool and reads it: this process must be listed by tgid and comm.
+fn task_iter(
+    bpftool: &Bpftool,
+    fs: &BpfFs,
+    stem: &str,
+    object: &Path,
+    tgid_knob: &str,
+    comm_knob: &str,
+) -> Result<(), String> {
+    let vmlinux = Btf::open("/sys/kernel/btf/vmlinux", None).map_err(|e| format!("/sys/kernel/btf/vmlinux: {e}"))?;
+    let task = vmlinux.find_by_name_kind("task_struct", Kind::Struct).ok_or("no struct task_struct in vmlinux BTF")?;
+    let offset = |member: &str| -> Result<u32, String> {
+        let found = vmlinux.find_member(task, member).map_err(|e| e.to_string())?;
+        let found = found.ok_or_else(|| format!("task_struct has no member {member}"))?;
+        u32::try_from(found.bit_offset / 8).map_err(|e| e.to_string())
+    };
+    let (tgid, comm) = (offset("tgid")?, offset("comm")?);
+    let mut bytes = std::fs::read(object).map_err(|e| format!("{}: {e}", object.display()))?;
+    set_rodata_u32(&mut bytes, &[(tgid_knob, tgid), (comm_knob, comm)])?;
+    let patched = scratch(stem, "patched.bpf.o");
+    let pin = fs.path().join(format!("{stem}-link"));
+    let result = (|| {
+        std::fs::write(&patched, &bytes).map_err(|e| format!("{}: {e}", patched.display()))?;
+        bpftool
+            .run_isolated([OsStr::new("iter"), "pin".as_ref(), patched.as_os_str(), pin.as_os_str()])
+            .map_err(|e| e.to_string())?;
+        std::fs::read_to_string(&pin).map_err(|e| format!("reading the iterator {}: {e}", pin.display()))
+    })();
+    let _ = std::fs::remove_file(&pin);
+    let _ = std::fs::remove_file(&patched);
+    let text = result?;
+    let me = std::process::id();
+    let my_comm = std::fs::read_to_string("/proc/self/comm").map_err(|e| format!("/proc/self/comm: {e}"))?;
+    let expected = format!("{me} {}", my_comm.trim_end_matches('\n'));
+    let lines = text.lines().count();
+    println!("{stem}: tgid at byte {tgid}, comm at byte {comm}; {lines} lines from the iterator");
+    if !text.lines().any(|line| line == expected) {
+        let head: Vec<&str> = text.lines().take(5).collect();
+        return Err(format!("no line `{expected}` among the iterator's {lines} lines (first: {head:?})"));
+    }
+    println!("{stem}: lists this process as `{expected}`");
+    Ok(())
+}
+
+/// Writes each `(symbol, value)` as a little-endian u32 at the symbol's place in `.rodata`.
+fn set_rodata_u32(bytes: &mut [u8], values: &[(&str, u32)]) -> Result<(), String> {
+    use object::{Object, ObjectSection, ObjectSymbol};
+    let mut at = Vec::new();
+    {
+        let file = object::File::parse(&*bytes).map_err(|e| e.to_string())?;
+        let rodata = file.section_by_name(".rodata").ok_or("no .rodata section")?;
+        let (start, size) = rodata.file_range().ok_or(".rodata has no file data")?;
+        for (name, value) in values {
+            let symbol = file.symbol_by_name(name).ok_or_else(|| format!("no symbol {name}"))?;
+            if symbol.section_index() != Some(rodata.index()) || symbol.size() != 4 || symbol.address() + 4 > size {
+                return Err(format!("{name} is not a 4-byte variable in .rodata"));
+            }
+            at.push(((start + symbol.address()) as usize, *value));
+        }
+    }
+    for (offset, value) in at {
+        bytes[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
+    }
     Ok(())
 }
