@@ -3,6 +3,7 @@
 //! - [`skip`]: tests that need root or a kernel feature print why they skip (or fail under CI).
 //! - [`kernel`], [`chroot`], [`testmod`], [`kmod`]: a Debian sid kernel, a sid chroot to build
 //!   for it, the project's own test module, and the kernel modules to load in load order.
+//! - [`packet`]: test frames for packet programs and the `net` fixture's expected verdicts.
 //! - [`definitions`]: what a compiled BPF fixture defines (programs, maps, sections, ...).
 //! - [`vm`], [`guest`], [`cpio`]: boot that kernel under QEMU with a test binary and modules,
 //!   stream the console, and turn the guest's result into an exit status.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod guest;
 pub mod kernel;
 pub mod kmod;
+pub mod packet;
 pub mod reference;
 pub mod skip;
 pub mod testmod;

@@ -11,6 +11,7 @@ use bpfkit_btf::{Btf, Kind};
 use bpfkit_testkit::chroot::SidRoot;
 use bpfkit_testkit::definitions::ObjectDefinitions;
 use bpfkit_testkit::kernel::SidKernel;
+use bpfkit_testkit::packet::{NET_RUNS, PacketRun};
 use bpfkit_testkit::reference::{BpfFs, Bpftool};
 use bpfkit_testkit::{cache, skip};
 
@@ -41,77 +42,6 @@ enum HostCheck {
     /// Once the host accepts them this check fails, so that the fixture gets a real one.
     HostRefuses { error: &'static str, why: &'static str },
 }
-
-/// One `bpftool prog run` of a [`HostCheck::PacketRuns`] fixture.
-struct PacketRun {
-    program: &'static str,
-    frame: Frame,
-    retval: u32,
-}
-
-/// A test packet: an Ethernet frame from 02:00:00:00:00:01 to 00:00:00:00:00:00.
-#[derive(Clone, Copy, Debug)]
-enum Frame {
-    /// IPv4 10.0.0.1 -> 10.0.0.2, UDP from port 1234 to `dport` with `payload` zero bytes.
-    Udp { dport: u16, payload: u16 },
-    /// IPv4 carrying TCP (protocol 6) with a 20-byte zero header to port `dport`.
-    Tcp { dport: u16 },
-    /// An ARP frame (ethertype 0x0806, 28 zero bytes).
-    Arp,
-    /// A UDP frame to `dport` cut after the IPv4 header (no UDP header).
-    NoUdpHeader { dport: u16 },
-}
-
-impl Frame {
-    fn bytes(self) -> Vec<u8> {
-        let ipv4 = |protocol: u8, l4: &[u8]| {
-            let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, protocol, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
-            ip[2..4].copy_from_slice(&(20 + l4.len() as u16).to_be_bytes());
-            let sum = ip.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum::<u32>();
-            let sum = (sum & 0xffff) + (sum >> 16);
-            let sum = (sum & 0xffff) + (sum >> 16);
-            ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-            ip.extend_from_slice(l4);
-            ip
-        };
-        let udp = |dport: u16, payload: u16| {
-            let mut udp = Vec::new();
-            for field in [1234, dport, 8 + payload, 0] {
-                udp.extend_from_slice(&u16::to_be_bytes(field));
-            }
-            udp.resize(8 + usize::from(payload), 0);
-            udp
-        };
-        let (ethertype, body) = match self {
-            Frame::Udp { dport, payload } => (0x0800u16, ipv4(17, &udp(dport, payload))),
-            Frame::Tcp { dport } => {
-                let mut tcp = vec![0; 20];
-                tcp[2..4].copy_from_slice(&dport.to_be_bytes());
-                (0x0800, ipv4(6, &tcp))
-            }
-            Frame::Arp => (0x0806, vec![0; 28]),
-            Frame::NoUdpHeader { dport } => (0x0800, ipv4(17, &udp(dport, 0))[..20].to_vec()),
-        };
-        let mut frame = vec![0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1];
-        frame.extend_from_slice(&ethertype.to_be_bytes());
-        frame.extend_from_slice(&body);
-        frame
-    }
-}
-
-/// `bpf/net.bpf.c` with its default `.rodata` (`drop_port` = 7777). XDP verdicts: 0 XDP_ABORTED,
-/// 1 XDP_DROP, 2 XDP_PASS; the socket filter returns the UDP payload length, 0 for other packets.
-const NET_RUNS: &[PacketRun] = &[
-    PacketRun { program: "xdp_udp_drop", frame: Frame::Udp { dport: 7777, payload: 32 }, retval: 1 },
-    PacketRun { program: "xdp_udp_drop", frame: Frame::Udp { dport: 53, payload: 32 }, retval: 2 },
-    PacketRun { program: "xdp_udp_drop", frame: Frame::Tcp { dport: 7777 }, retval: 2 },
-    PacketRun { program: "xdp_udp_drop", frame: Frame::Arp, retval: 2 },
-    PacketRun { program: "xdp_udp_drop", frame: Frame::NoUdpHeader { dport: 7777 }, retval: 0 },
-    PacketRun { program: "socket_udp_len", frame: Frame::Udp { dport: 7777, payload: 32 }, retval: 32 },
-    PacketRun { program: "socket_udp_len", frame: Frame::Udp { dport: 53, payload: 5 }, retval: 5 },
-    PacketRun { program: "socket_udp_len", frame: Frame::Tcp { dport: 7777 }, retval: 0 },
-    PacketRun { program: "socket_udp_len", frame: Frame::Arp, retval: 0 },
-];
 
 /// Every fixture, by file stem. A fixture missing from this table fails `fixtures_are_classified`.
 const FIXTURES: &[(&str, HostCheck)] = &[
