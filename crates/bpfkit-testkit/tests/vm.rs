@@ -27,6 +27,7 @@ const GUEST_TESTS: &[GuestTest] = &[
     GuestTest { name: "testmod_btf", run: testmod_btf },
     GuestTest { name: "testmod_struct_ops_by_reference", run: testmod_struct_ops_by_reference },
     GuestTest { name: "sched_ext_state", run: sched_ext_state },
+    GuestTest { name: "loader_fentry_fexit", run: loader_fentry_fexit },
     GuestTest { name: "deliberate_failure", run: deliberate_failure },
 ];
 
@@ -83,6 +84,7 @@ fn host(args: &[String]) -> Result<(), String> {
         .testmod()
         .files(bpftool)
         .file(GUEST_TESTMOD_OPS, ops)
+        .file(GUEST_FENTRY, cache::repo_root().join("bpf/fentry.bpf.o"))
         .args(guest_args)
         .run()
         .map_err(|e| e.to_string())?;
@@ -116,6 +118,8 @@ fn host(args: &[String]) -> Result<(), String> {
 
 /// Where the guest finds `bpf/testmod_ops.bpf.o`.
 const GUEST_TESTMOD_OPS: &str = "/test/bpf/testmod_ops.bpf.o";
+/// Where the guest finds `bpf/fentry.bpf.o`.
+const GUEST_FENTRY: &str = "/test/bpf/fentry.bpf.o";
 
 fn vmlinux() -> Result<Arc<Btf>, String> {
     Btf::open("/sys/kernel/btf/vmlinux", None).map(Arc::new).map_err(|e| format!("/sys/kernel/btf/vmlinux: {e}"))
@@ -286,6 +290,50 @@ fn sched_ext_state() -> Result<(), String> {
     }
     if state.trim() != "disabled" {
         return Err(format!("expected state 'disabled' with no scheduler attached, got '{}'", state.trim()));
+    }
+    Ok(())
+}
+
+/// bpfkit's own loader on BPF trampolines (the CI host refuses them, see bpf/fentry.bpf.c):
+/// fentry and fexit on `__sys_listen`, attached through links found from kernel BTF, see the
+/// arguments and return value of the test's own `listen(-1, 4242)` calls; dropping the links
+/// detaches them.
+fn loader_fentry_fexit() -> Result<(), String> {
+    let mut open = bpfkit::OpenObject::open(GUEST_FENTRY).map_err(|e| e.to_string())?;
+    open.set_global_as("target_tgid", &std::process::id()).map_err(|e| e.to_string())?;
+    let obj = open.load().map_err(|e| e.to_string())?;
+    let links = obj.attach_all().map_err(|e| e.to_string())?;
+    println!(
+        "attached {} programs: {}",
+        links.len(),
+        obj.programs().map(|p| p.section()).collect::<Vec<_>>().join(", ")
+    );
+    let listen = || {
+        // SAFETY: listen(2) on an invalid fd only returns an error.
+        unsafe { libc::listen(-1, 4242) }
+    };
+    for _ in 0..3 {
+        listen();
+    }
+    let global = |name: &str| obj.global(name).map_err(|e| e.to_string());
+    let int = |name: &str| -> Result<i32, String> {
+        let b = global(name)?;
+        Ok(i32::from_ne_bytes(b.get(..4).and_then(|b| b.try_into().ok()).ok_or("short global")?))
+    };
+    let calls = obj.map("calls").map_err(|e| e.to_string())?;
+    let count = |slot: u32| calls.lookup_as::<u32, u64>(&slot).map_err(|e| e.to_string());
+    let seen = (count(0)?, count(1)?, int("last_fd")?, int("last_backlog")?, int("exit_backlog")?, int("last_ret")?);
+    println!(
+        "after 3 x listen(-1, 4242): calls [{:?}, {:?}], last_fd {}, last_backlog {}, exit_backlog {}, last_ret {}",
+        seen.0, seen.1, seen.2, seen.3, seen.4, seen.5
+    );
+    if seen != (Some(3), Some(3), -1, 4242, 4242, -libc::EBADF) {
+        return Err(format!("unexpected fentry/fexit observations {seen:?}"));
+    }
+    drop(links);
+    listen();
+    if count(0)? != Some(3) {
+        return Err("fentry still counts after its link was dropped".into());
     }
     Ok(())
 }

@@ -5,14 +5,14 @@
 mod common;
 
 use bpfkit::{Error, OpenObject};
-use common::{fixture, getpid, ready, syscall_lock};
+use common::{fixture, getpid, ready, serial};
 
 #[test]
 fn tracepoint_counts_getpid_and_globals_round_trip() {
     if !ready("tracepoint_counts_getpid_and_globals_round_trip") {
         return;
     }
-    let _lock = syscall_lock();
+    let _lock = serial();
     let mut open = OpenObject::open(fixture("minimal")).expect("open minimal.bpf.o");
     let pid = std::process::id();
     // Before load: the object's initial values, then the knob set for the verifier.
@@ -53,7 +53,7 @@ fn other_processes_are_filtered_by_the_rodata_knob() {
     if !ready("other_processes_are_filtered_by_the_rodata_knob") {
         return;
     }
-    let _lock = syscall_lock();
+    let _lock = serial();
     let mut open = OpenObject::open(fixture("minimal")).unwrap();
     // A tgid no process has: the program must ignore every getpid().
     open.set_global_as("target_tgid", &u32::MAX).unwrap();

@@ -1,5 +1,5 @@
 //! Shared helpers of the host-kernel tests: skip rules, fixture paths, and a lock for tests that
-//! count syscalls of this process (tracepoints fire for every thread of it).
+//! count syscalls or fds of this process (tracepoints fire for every thread of it).
 
 #![allow(dead_code)]
 
@@ -39,8 +39,9 @@ pub fn fixture(name: &str) -> PathBuf {
 
 static SYSCALLS: Mutex<()> = Mutex::new(());
 
-/// Held by tests whose programs count this process's syscalls, so they do not see each other's.
-pub fn syscall_lock() -> MutexGuard<'static, ()> {
+/// Held by tests that count this process's syscalls or open fds, so that tests of the same binary
+/// running on other threads do not disturb the count.
+pub fn serial() -> MutexGuard<'static, ()> {
     SYSCALLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 

@@ -1,0 +1,67 @@
+//! Bad input meets the kernel: definitions the object model accepts but the kernel refuses, and
+//! objects that cannot be loaded as they are, each reported with the map, program or section by
+//! name. (Malformed ELF and BTF are covered without a kernel in bpfkit-obj's tests and fuzz
+//! target.) Needs root.
+
+mod common;
+
+use bpfkit::{Error, OpenObject};
+use common::{fixture, open_fds, ready, serial};
+
+#[test]
+fn impossible_maps_are_named_with_a_hint() {
+    if !ready("impossible_maps_are_named_with_a_hint") {
+        return;
+    }
+    let _serial = serial();
+    let fds = open_fds();
+    let mut open = OpenObject::open(fixture("maps")).unwrap();
+    open.map_mut("events").unwrap().def.max_entries = 1000;
+    let e = open.load().unwrap_err();
+    assert!(matches!(&e, Error::MapCreate { map, .. } if map == "events"), "{e}");
+    assert!(e.to_string().contains("power of two"), "{e}");
+
+    let mut open = OpenObject::open(fixture("maps")).unwrap();
+    open.map_mut("hash").unwrap().def.max_entries = 0;
+    let e = open.load().unwrap_err().to_string();
+    assert!(e.contains("map hash") && e.contains("max_entries is 0"), "{e}");
+
+    let mut open = OpenObject::open(fixture("minimal")).unwrap();
+    open.map_mut("counts").unwrap().def.key_size = 3;
+    let e = open.load().unwrap_err().to_string();
+    assert!(e.contains("map counts") && e.contains("key 3 bytes"), "{e}");
+    // Everything created before the failure was closed again.
+    assert_eq!(open_fds(), fds);
+}
+
+#[test]
+fn unloadable_programs_are_named() {
+    if !ready("unloadable_programs_are_named") {
+        return;
+    }
+    let _serial = serial();
+    let mut open = OpenObject::open(fixture("minimal")).unwrap();
+    open.program_mut("count_getpid").unwrap().kind = None;
+    let e = open.load().unwrap_err().to_string();
+    assert!(e.contains("count_getpid") && e.contains("tracepoint/syscalls/sys_enter_getpid"), "{e}");
+
+    // A tp_btf target the kernel does not have.
+    let mut open = OpenObject::open(fixture("minimal")).unwrap();
+    let prog = open.program_mut("count_getpid").unwrap();
+    prog.kind = bpfkit_obj::ProgramSection::parse("tp_btf/no_such_tracepoint_anywhere");
+    let e = open.load().unwrap_err().to_string();
+    assert!(e.contains("btf_trace_no_such_tracepoint_anywhere"), "{e}");
+}
+
+#[test]
+fn corrupted_objects_give_object_errors() {
+    let _serial = serial();
+    let bytes = std::fs::read(fixture("maps")).unwrap();
+    for cut in [0, 16, 64, bytes.len() / 2, bytes.len() - 1] {
+        match OpenObject::from_bytes("maps", &bytes[..cut]) {
+            Err(Error::Object(e)) => assert!(!e.to_string().is_empty()),
+            Err(other) => panic!("cut at {cut}: unexpected error kind {other}"),
+            Ok(_) => panic!("cut at {cut}: a truncated object was accepted"),
+        }
+    }
+}
