@@ -45,6 +45,7 @@ enum HostCheck {
 
 /// Every fixture, by file stem. A fixture missing from this table fails `fixtures_are_classified`.
 const FIXTURES: &[(&str, HostCheck)] = &[
+    ("attach", HostCheck::LoadAll),
     ("bad", HostCheck::Rejected { program: "bad_null_deref", log: "R0 invalid mem access 'map_value_or_null'" }),
     (
         "fentry",

@@ -28,6 +28,7 @@ const GUEST_TESTS: &[GuestTest] = &[
     GuestTest { name: "testmod_struct_ops_by_reference", run: testmod_struct_ops_by_reference },
     GuestTest { name: "sched_ext_state", run: sched_ext_state },
     GuestTest { name: "loader_fentry_fexit", run: loader_fentry_fexit },
+    GuestTest { name: "loader_kprobes", run: loader_kprobes },
     GuestTest { name: "deliberate_failure", run: deliberate_failure },
 ];
 
@@ -85,6 +86,7 @@ fn host(args: &[String]) -> Result<(), String> {
         .files(bpftool)
         .file(GUEST_TESTMOD_OPS, ops)
         .file(GUEST_FENTRY, cache::repo_root().join("bpf/fentry.bpf.o"))
+        .file(GUEST_ATTACH, cache::repo_root().join("bpf/attach.bpf.o"))
         .args(guest_args)
         .run()
         .map_err(|e| e.to_string())?;
@@ -120,6 +122,8 @@ fn host(args: &[String]) -> Result<(), String> {
 const GUEST_TESTMOD_OPS: &str = "/test/bpf/testmod_ops.bpf.o";
 /// Where the guest finds `bpf/fentry.bpf.o`.
 const GUEST_FENTRY: &str = "/test/bpf/fentry.bpf.o";
+/// Where the guest finds `bpf/attach.bpf.o`.
+const GUEST_ATTACH: &str = "/test/bpf/attach.bpf.o";
 
 fn vmlinux() -> Result<Arc<Btf>, String> {
     Btf::open("/sys/kernel/btf/vmlinux", None).map(Arc::new).map_err(|e| format!("/sys/kernel/btf/vmlinux: {e}"))
@@ -334,6 +338,47 @@ fn loader_fentry_fexit() -> Result<(), String> {
     listen();
     if count(0)? != Some(3) {
         return Err("fentry still counts after its link was dropped".into());
+    }
+    Ok(())
+}
+
+/// bpfkit's kprobe attachments (the CI host has no kprobes): a kprobe and a kretprobe through
+/// the kprobe PMU, a kprobe_multi link and a ksyscall probe on `getppid`, each counting the
+/// test's own calls, and none counting once its link is dropped.
+fn loader_kprobes() -> Result<(), String> {
+    let mut open = bpfkit::OpenObject::open(GUEST_ATTACH).map_err(|e| e.to_string())?;
+    open.set_global_as("target_tgid", &std::process::id()).map_err(|e| e.to_string())?;
+    let probes = [
+        ("on_getppid_kprobe", "kprobe_hits"),
+        ("on_getppid_kretprobe", "kretprobe_hits"),
+        ("on_getppid_multi", "multi_hits"),
+        ("on_getppid_ksyscall", "ksyscall_hits"),
+    ];
+    let names: Vec<&str> = probes.iter().map(|(p, _)| *p).collect();
+    open.load_only(&names).map_err(|e| e.to_string())?;
+    let obj = open.load().map_err(|e| e.to_string())?;
+    let getppid = || {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::syscall(libc::SYS_getppid) };
+    };
+    let count = |name: &str| obj.global_as::<u64>(name).map_err(|e| e.to_string());
+    for (program, counter) in probes {
+        let link = obj.program(program).and_then(|p| p.attach()).map_err(|e| e.to_string())?;
+        for _ in 0..3 {
+            getppid();
+        }
+        let hits = count(counter)?;
+        println!("{program}: {counter} = {hits} after 3 getppid()");
+        // The kprobe_multi target (__task_pid_nr_ns) also serves other pid lookups of ours.
+        let exact = program != "on_getppid_multi";
+        if hits < 3 || (exact && hits != 3) {
+            return Err(format!("{program}: expected 3 hits, got {hits}"));
+        }
+        drop(link);
+        getppid();
+        if count(counter)? != hits {
+            return Err(format!("{program} still counts after its link was dropped"));
+        }
     }
     Ok(())
 }

@@ -160,7 +160,13 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) ->
             return Ok(map);
         }
     }
-    let def = &m.def;
+    let mut def = m.def.clone();
+    // A perf event array without a size gets one slot per possible CPU, as libbpf sizes it.
+    if def.map_type == MapType::PERF_EVENT_ARRAY && def.max_entries == 0 {
+        let cpus = sys::possible_cpus().map_err(|e| Error::sys("/sys/devices/system/cpu/possible", e))?;
+        def.max_entries = u32::try_from(cpus).unwrap_or(u32::MAX);
+    }
+    let def = &def;
     // Inner map template: the kernel copies its shape, so it is closed right after use.
     let inner = match &m.inner {
         Some(inner_def) => {

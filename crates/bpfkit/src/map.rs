@@ -163,6 +163,12 @@ impl Map {
         self.op("ring buffer", RingBuffer::new(self.fd.as_fd(), self.max_entries()))
     }
 
+    /// A consumer of this `BPF_MAP_TYPE_PERF_EVENT_ARRAY` map with `pages` pages (a power of
+    /// two) per CPU.
+    pub fn perf_buffer(&self, pages: usize) -> Result<crate::perfbuf::PerfBuffer> {
+        crate::perfbuf::PerfBuffer::new(self, pages)
+    }
+
     fn check_size<T>(&self, op: &'static str, size: u32) -> Result<()> {
         if std::mem::size_of::<T>() == size as usize {
             return Ok(());
