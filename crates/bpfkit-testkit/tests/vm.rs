@@ -339,6 +339,24 @@ fn loader_fentry_fexit() -> Result<(), String> {
     if count(0)? != Some(3) {
         return Err("fentry still counts after its link was dropped".into());
     }
+
+    // A module function as the target (`fentry/MODULE:FUNC`): the id is the module's, and the
+    // kernel gets the module's BTF fd with it (attach_btf_obj_fd), or it rejects the program.
+    let retarget = |section: &str| -> Result<bpfkit::OpenObject, String> {
+        let mut open = bpfkit::OpenObject::open(GUEST_FENTRY).map_err(|e| e.to_string())?;
+        open.load_only(&["on_listen_entry"]).map_err(|e| e.to_string())?;
+        let prog = open.program_mut("on_listen_entry").map_err(|e| e.to_string())?;
+        prog.kind = bpfkit::bpfkit_obj::ProgramSection::parse(section);
+        Ok(open)
+    };
+    let obj = retarget("fentry/bpfkit_testmod:bpfkit_testmod_add")?.load().map_err(|e| e.to_string())?;
+    let link = obj.program("on_listen_entry").and_then(|p| p.attach()).map_err(|e| e.to_string())?;
+    println!("fentry/bpfkit_testmod:bpfkit_testmod_add loaded and attached");
+    drop(link);
+    match retarget("fentry/bpfkit_no_such_module:f")?.load() {
+        Err(e) if e.to_string().contains("bpfkit_no_such_module is not loaded") => println!("missing module: {e}"),
+        other => return Err(format!("a target in a missing module must be refused by name, got {other:?}")),
+    }
     Ok(())
 }
 
