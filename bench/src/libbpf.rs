@@ -47,7 +47,12 @@ impl<'base> LibbpfBtf<'base> {
 
     /// `btf__find_by_name_kind` (bases first, lowest id). `kind` is a `libbpf_sys::BTF_KIND_*`.
     pub fn find_by_name_kind(&self, name: &str, kind: u32) -> Option<u32> {
-        let name = CString::new(name).ok()?;
+        self.find_by_c_name_kind(&CString::new(name).ok()?, kind)
+    }
+
+    /// [`find_by_name_kind`](Self::find_by_name_kind) with the name already NUL-terminated, as C
+    /// callers have it (timed loops use this: converting the name is no part of libbpf's work).
+    pub fn find_by_c_name_kind(&self, name: &CStr, kind: u32) -> Option<u32> {
         // SAFETY: `self.ptr` is a live BTF object (and so is its base, see `parse_split`);
         // `name` is a NUL-terminated string that outlives the call.
         let id = unsafe { libbpf_sys::btf__find_by_name_kind(self.ptr.as_ptr(), name.as_ptr(), kind) };
@@ -145,4 +150,36 @@ impl Drop for LibbpfObject {
         // SAFETY: we own the object and close it exactly once.
         unsafe { libbpf_sys::bpf_object__close(self.ptr.as_ptr()) }
     }
+}
+
+impl LibbpfObject {
+    /// `bpf_object__open_mem` with a pin root for `LIBBPF_PIN_BY_NAME` maps, then
+    /// `bpf_object__load`: what a libbpf application does to get an object into the kernel.
+    pub fn open_and_load(bytes: &[u8], name: &CStr, pin_root: &CStr) -> Result<Self, String> {
+        // SAFETY: a zeroed opts struct is libbpf's documented default; `sz` tells it the size.
+        let mut opts: libbpf_sys::bpf_object_open_opts = unsafe { std::mem::zeroed() };
+        opts.sz = std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as libbpf_sys::size_t;
+        opts.object_name = name.as_ptr();
+        opts.pin_root_path = pin_root.as_ptr();
+        // SAFETY: as in `open_mem`; `pin_root` outlives the call (libbpf copies the path).
+        let ptr = unsafe {
+            libbpf_sys::bpf_object__open_mem(bytes.as_ptr().cast::<c_void>(), bytes.len() as libbpf_sys::size_t, &opts)
+        };
+        let obj = match NonNull::new(ptr) {
+            Some(ptr) => LibbpfObject { ptr },
+            None => return Err(format!("libbpf bpf_object__open_mem failed: {}", std::io::Error::last_os_error())),
+        };
+        // SAFETY: a live object we own; libbpf loads it in place.
+        let err = unsafe { libbpf_sys::bpf_object__load(obj.ptr.as_ptr()) };
+        if err != 0 {
+            return Err(format!("libbpf bpf_object__load failed: {}", std::io::Error::from_raw_os_error(-err)));
+        }
+        Ok(obj)
+    }
+}
+
+/// Silences libbpf's stderr logging (its load warnings would flood the benchmark's output).
+pub fn silence() {
+    // SAFETY: a NULL print callback is libbpf's documented way to turn its logging off.
+    unsafe { libbpf_sys::libbpf_set_print(None) };
 }

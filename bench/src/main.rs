@@ -7,7 +7,8 @@
 //!
 //! (a) parse + validate vmlinux, (b) parse + 10 struct lookups by name, (c) parse every module
 //! of the Debian sid corpus as split BTF on its vmlinux, (d) peak memory of (a), one child
-//! process per parser, (f) open the project's BPF objects (bpfkit-obj vs libbpf). Inputs: the running kernel's `/sys/kernel/btf/vmlinux` and the corpus of
+//! process per parser, (f) open the project's BPF objects (bpfkit-obj vs libbpf), (g) open + load
+//! them into the kernel (bpfkit vs libbpf: user and system CPU per load, root only). Inputs: the running kernel's `/sys/kernel/btf/vmlinux` and the corpus of
 //! `scripts/fetch-btf-corpus.sh` (`--corpus`, else `$BPFKIT_CORPUS`, else
 //! `${BPFKIT_CACHE:-$HOME/.cache/bpfkit}/corpus`); missing parts are skipped with the reason.
 //! The parsers' answers are cross-checked: the benchmark fails if they disagree.
@@ -18,7 +19,10 @@
 mod corpus;
 #[allow(unsafe_code)] // The FFI to libbpf: the only unsafe code of the benchmark.
 mod libbpf;
+mod load;
 mod memory;
+#[allow(unsafe_code)] // getrusage and geteuid.
+mod os;
 mod suite;
 mod table;
 mod timing;
@@ -189,6 +193,12 @@ fn run(options: Options) -> Result<(), String> {
     } else {
         let plan = if options.quick { Plan { warmup: 2, iters: 20 } } else { Plan { warmup: 20, iters: 1000 } };
         suite::objects(&fixtures, plan)?.print();
+        if std::fs::metadata("/sys/kernel/btf/vmlinux").is_ok() && os::is_root() {
+            let budget = std::time::Duration::from_millis(if options.quick { 100 } else { 1500 });
+            load::table(&fixtures, budget)?.print();
+        } else {
+            println!("skipping (g): loading objects needs root and a kernel with BTF\n");
+        }
     }
 
     println!("total wall time {:.1} s", started.elapsed().as_secs_f64());
