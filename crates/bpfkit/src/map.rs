@@ -151,8 +151,12 @@ impl Map {
 
     /// Pins the map at `path` in a bpffs.
     pub fn pin(&self, path: impl AsRef<Path>) -> Result<()> {
-        let c = path_cstring(path.as_ref())?;
-        self.op("pin", sys::obj_pin(self.fd.as_fd(), &c))
+        let path = path.as_ref();
+        let c = path_cstring(path)?;
+        sys::obj_pin(self.fd.as_fd(), &c).map_err(|e| {
+            let hint = crate::pin::hint(path, &e);
+            Error::sys(format!("map {}: pin at {}{hint}", self.name, path.display()), e)
+        })
     }
 
     /// A consumer of this `BPF_MAP_TYPE_RINGBUF` map.

@@ -21,3 +21,15 @@ pub(crate) fn path_cstring(path: &Path) -> Result<CString> {
         )
     })
 }
+
+/// Why pinning at `path` may have failed, when the error suggests the directory is not on a
+/// bpffs (the kernel pins only there).
+pub(crate) fn hint(path: &Path, e: &io::Error) -> String {
+    let dir = path.parent().unwrap_or(path);
+    match e.raw_os_error() {
+        Some(libc::ENOENT) | Some(libc::EPERM) | Some(libc::EINVAL) => {
+            format!(" (is a bpffs mounted at {}? mount -t bpf bpf {})", dir.display(), dir.display())
+        }
+        _ => String::new(),
+    }
+}
