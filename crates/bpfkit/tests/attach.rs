@@ -120,3 +120,38 @@ fn xdp_tcx_cgroup_and_socket_programs_see_loopback_traffic() {
     let after = ["xdp_packets", "tcx_packets", "cgroup_packets", "socket_packets"].map(count);
     assert_eq!(before, after, "programs still ran after their links were dropped");
 }
+
+#[test]
+fn a_pinned_link_and_program_outlive_their_handles() {
+    if !ready("a_pinned_link_and_program_outlive_their_handles") {
+        return;
+    }
+    let _serial = serial();
+    let bpffs = bpfkit_testkit::reference::BpfFs::mount("links").expect("mount a private bpffs");
+    let obj = load();
+    let prog = obj.program("on_sys_enter").unwrap();
+    prog.pin(bpffs.path().join("prog")).expect("pin program");
+    let link = prog.attach().unwrap();
+    let pinned = bpffs.path().join("link");
+    link.pin(&pinned).expect("pin link");
+    drop(link);
+    // The pin keeps the program attached.
+    let before = obj.global_as::<u64>("raw_tp_hits").unwrap();
+    getppid();
+    let during = obj.global_as::<u64>("raw_tp_hits").unwrap();
+    assert!(during > before, "a pinned link must stay attached after its handle is dropped");
+    // Removing the pin drops the last reference: detached (bpffs releases the inode's reference
+    // after an RCU grace period, so give it a moment).
+    std::fs::remove_file(&pinned).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let settled = obj.global_as::<u64>("raw_tp_hits").unwrap();
+        getppid();
+        if obj.global_as::<u64>("raw_tp_hits").unwrap() == settled {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still attached 3 s after the link's pin was removed");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(bpffs.path().join("prog").exists());
+}
