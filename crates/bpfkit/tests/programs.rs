@@ -109,3 +109,31 @@ fn verifier_rejection_carries_the_log_and_autoload_skips_it() {
     assert!(obj.program("good_checked").is_ok());
     assert!(obj.program("bad_null_deref").is_err());
 }
+
+#[test]
+fn a_verifier_log_larger_than_the_first_buffer_arrives_whole() {
+    if !ready("a_verifier_log_larger_than_the_first_buffer_arrives_whole") {
+        return;
+    }
+    use bpfkit::bpfkit_obj::Insn;
+    // 30,000 `r0 = 0` then an out-of-bounds context read: the verifier logs every instruction
+    // (far more than the loader's first 256 KiB log buffer) before rejecting the last one.
+    let mut open = OpenObject::open(fixture("minimal")).unwrap();
+    let prog = open.program_mut("count_getpid").unwrap();
+    let mov_r0_0 = Insn { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 };
+    let mut insns = vec![mov_r0_0; 30_000];
+    insns.push(Insn { code: 0x79, dst: 0, src: 1, off: 0x7ff0, imm: 0 }); // r0 = *(u64 *)(r1 + 0x7ff0)
+    insns.push(Insn { code: 0x95, ..Default::default() }); // exit
+    prog.insns = insns;
+    prog.relocs.clear();
+    prog.func_info.clear();
+    prog.line_info.clear();
+    prog.functions.truncate(1);
+    let err = open.load().unwrap_err();
+    let log = err.verifier_log().unwrap_or_else(|| panic!("not a verifier rejection: {err}"));
+    assert!(log.len() > 256 << 10, "log of {} bytes", log.len());
+    // Whole: from the first instruction to the verdict (a kernel that keeps only the tail of a
+    // log that did not fit would lose the start).
+    assert!(log.starts_with("0: ") || log.lines().take(3).any(|l| l.starts_with("0: ")), "{}", &log[..200]);
+    assert!(log.contains("30000: (79) r0 = *(u64 *)(r1 +32752)"), "{}", &log[log.len() - 400..]);
+}
