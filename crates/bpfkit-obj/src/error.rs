@@ -53,6 +53,19 @@ pub enum ObjError {
         /// What is wrong.
         why: String,
     },
+    /// A CO-RE relocation cannot be applied (malformed, ambiguous, or its instruction does not
+    /// fit the result).
+    #[error("program {program}: CO-RE relocation at instruction {insn} ({relocation}): {why}")]
+    Core {
+        /// The program.
+        program: String,
+        /// Instruction index in the linked program.
+        insn: usize,
+        /// The relocation: kind and local access path.
+        relocation: String,
+        /// What is wrong.
+        why: String,
+    },
     /// A program cannot be assembled (subprogram calls, BTF.ext records).
     #[error("program {program}: {why}")]
     Program {

@@ -17,6 +17,7 @@
 mod btf_ext;
 mod btf_fixup;
 mod btf_map;
+pub mod core;
 mod error;
 pub mod insn;
 mod kernel_types;

@@ -1,42 +1,30 @@
-//! The running kernel's BTF: vmlinux, read once per process and shared (every object resolves
-//! kernel types, functions and hooks against the same `Arc<Btf>`; `/sys/kernel/btf/vmlinux` is
-//! memory-mapped where the kernel allows it, so holding it costs page cache, not heap), and
-//! module BTF, found lazily through the kernel's BTF id API only when vmlinux cannot answer.
+//! The running kernel's BTF, shared by every object the process loads: vmlinux, read once per
+//! process (`/sys/kernel/btf/vmlinux`, memory-mapped where the kernel allows, so holding it costs
+//! page cache, not heap), and module BTF, found lazily through the kernel's BTF id API only when
+//! vmlinux cannot answer.
 //!
-//! Module BTF is *split* on vmlinux and its type ids are only meaningful together with the
-//! module's BTF fd, which kernel ABIs take alongside the id (`attach_btf_obj_fd`, fd_array slots).
-//! A [`ModuleBtf`] therefore keeps both.
+//! Module BTF is *split* on vmlinux, and its type ids only mean something together with the
+//! module's BTF fd, which the kernel ABIs take alongside the id (`attach_btf_obj_fd`, fd_array
+//! slots, `value_type_btf_obj_fd`). A [`ModuleBtf`] therefore keeps both. Discovery walks the
+//! BTF ids (`BPF_BTF_GET_NEXT_ID`), opens each new one (`BPF_BTF_GET_FD_BY_ID`) and asks what it
+//! is (`BPF_OBJ_GET_INFO_BY_FD`): ids that vanish meanwhile (a module unloading, `ENOENT`) are
+//! skipped, `EPERM` on the walk means no module BTF is visible (not an error), and ids already
+//! seen are not opened again, so asking again after modules were loaded costs one walk.
 
+use std::collections::BTreeMap;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bpfkit_btf::{Btf, BtfBytes, Kind, TypeId};
+use bpfkit_obj::core::{CoreTarget, ModuleTarget};
 
 use crate::error::{Error, Result};
 use crate::sys;
 
 /// Where the kernel exposes its BTF.
 pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
-
-static VMLINUX: OnceLock<Arc<Btf>> = OnceLock::new();
-
-/// The running kernel's vmlinux BTF, parsed on first use and shared afterwards. A failure is
-/// returned to the caller and not remembered, so a later call tries again.
-pub fn vmlinux() -> Result<Arc<Btf>> {
-    if let Some(btf) = VMLINUX.get() {
-        return Ok(btf.clone());
-    }
-    let btf = Arc::new(Btf::open(VMLINUX_BTF, None)?);
-    // Two threads may race to parse it; one result wins and both use it.
-    Ok(VMLINUX.get_or_init(|| btf).clone())
-}
-
-/// Kernel BTF from another file (raw BTF or an ELF with `.BTF`), for kernels without
-/// `/sys/kernel/btf` or to resolve against another kernel's types; not cached.
-pub fn vmlinux_from(path: impl AsRef<Path>) -> Result<Arc<Btf>> {
-    Ok(Arc::new(Btf::open(path, None)?))
-}
 
 /// A kernel module's BTF with the fd that names it to the kernel.
 #[derive(Debug)]
@@ -48,7 +36,7 @@ pub struct ModuleBtf {
     /// The BTF fd, held open so the kernel keeps the module's BTF object (and its ids) alive.
     pub fd: OwnedFd,
     /// The parsed split BTF, on vmlinux.
-    pub btf: Btf,
+    pub btf: Arc<Btf>,
 }
 
 impl AsFd for ModuleBtf {
@@ -57,46 +45,172 @@ impl AsFd for ModuleBtf {
     }
 }
 
-/// Visits the kernel's module BTF objects in id order until `visit` returns `Some`. Objects
-/// that vanish while being opened (a module unloading: `ENOENT`) are skipped; `EPERM` on the
-/// walk (no permission to list BTF objects) means there is no module BTF to see.
-pub fn find_in_modules<T>(mut visit: impl FnMut(&ModuleBtf) -> Option<T>) -> Result<Option<(ModuleBtf, T)>> {
-    let base = vmlinux()?;
-    let mut id = 0;
-    loop {
-        id = match sys::btf_get_next_id(id) {
-            Ok(Some(next)) => next,
-            Ok(None) => return Ok(None),
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => return Ok(None),
-            Err(e) => return Err(Error::sys("BPF_BTF_GET_NEXT_ID", e)),
-        };
-        let fd = match sys::btf_get_fd_by_id(id) {
-            Ok(fd) => fd,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
-            Err(e) => return Err(Error::sys(format!("BPF_BTF_GET_FD_BY_ID {id}"), e)),
-        };
-        let info = sys::btf_info(fd.as_fd(), false).map_err(|e| Error::sys(format!("BTF object {id} info"), e))?;
-        if !info.kernel_btf || info.name == "vmlinux" || info.name.is_empty() {
-            continue;
-        }
-        let bytes = sys::btf_info(fd.as_fd(), true)
-            .map_err(|e| Error::sys(format!("BTF of module {}", info.name), e))?
-            .bytes
-            .unwrap_or_default();
-        let btf = Btf::parse_split(BtfBytes::from_vec(bytes), base.clone())?;
-        let module = ModuleBtf { name: info.name, id, fd, btf };
-        if let Some(found) = visit(&module) {
-            return Ok(Some((module, found)));
-        }
+/// Kernel BTF ids seen so far: a module, or something else (a program's BTF, vmlinux).
+#[derive(Default)]
+struct Discovered {
+    ids: BTreeMap<u32, Option<Arc<ModuleBtf>>>,
+}
+
+/// vmlinux BTF plus the modules' BTF, discovered on demand.
+pub struct KernelBtf {
+    vmlinux: Arc<Btf>,
+    /// False for a user-supplied BTF standing in for vmlinux: no module discovery then.
+    live: bool,
+    discovered: Mutex<Discovered>,
+    walks: AtomicUsize,
+}
+
+impl std::fmt::Debug for KernelBtf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelBtf").field("types", &self.vmlinux.type_count()).field("live", &self.live).finish()
     }
 }
 
-/// The BTF of the loaded module `name`, `None` when no such module has BTF.
-pub fn module(name: &str) -> Result<Option<ModuleBtf>> {
-    Ok(find_in_modules(|m| (m.name == name).then_some(()))?.map(|(m, ())| m))
+static REGISTRY: OnceLock<Arc<KernelBtf>> = OnceLock::new();
+
+/// The running kernel's BTF registry, created on first use and shared by the whole process.
+/// A failure (no `/sys/kernel/btf/vmlinux`) is returned and not remembered.
+pub fn registry() -> Result<Arc<KernelBtf>> {
+    if let Some(r) = REGISTRY.get() {
+        return Ok(r.clone());
+    }
+    let vmlinux = Arc::new(Btf::open(VMLINUX_BTF, None)?);
+    let fresh = Arc::new(KernelBtf::new(vmlinux, true));
+    // Two threads may race to parse it; one result wins and both use it.
+    Ok(REGISTRY.get_or_init(|| fresh).clone())
 }
 
-/// The first kernel type named `name` of `kind` in a module's own types (vmlinux excluded).
-pub fn find_module_type(name: &str, kind: Kind) -> Result<Option<(ModuleBtf, TypeId)>> {
-    find_in_modules(|m| m.btf.find_own_by_name_kind(name, kind))
+/// The running kernel's vmlinux BTF (from the shared [`registry`]).
+pub fn vmlinux() -> Result<Arc<Btf>> {
+    Ok(registry()?.vmlinux().clone())
+}
+
+/// Kernel BTF from another file (raw BTF or an ELF with `.BTF`), for kernels without
+/// `/sys/kernel/btf` or to resolve against another kernel's types; not cached.
+pub fn vmlinux_from(path: impl AsRef<Path>) -> Result<Arc<Btf>> {
+    Ok(Arc::new(Btf::open(path, None)?))
+}
+
+impl KernelBtf {
+    fn new(vmlinux: Arc<Btf>, live: bool) -> KernelBtf {
+        KernelBtf { vmlinux, live, discovered: Mutex::new(Discovered::default()), walks: AtomicUsize::new(0) }
+    }
+
+    /// A registry over a user-supplied BTF file instead of the running kernel's (libbpf's
+    /// `btf_custom_path`): used for CO-RE relocations only; it has no modules, and kernel
+    /// objects (attach targets, kfuncs) still come from the running kernel.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<KernelBtf> {
+        Ok(KernelBtf::new(Arc::new(Btf::open(path, None)?), false))
+    }
+
+    /// vmlinux BTF.
+    pub fn vmlinux(&self) -> &Arc<Btf> {
+        &self.vmlinux
+    }
+
+    /// Whether this registry describes the running kernel (rather than a BTF file).
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// How many times module BTF was looked for (0: nothing so far needed anything beyond
+    /// vmlinux).
+    pub fn module_walks(&self) -> usize {
+        self.walks.load(Ordering::Relaxed)
+    }
+
+    /// The BTF of every loaded module, in id order, discovering modules loaded since the last
+    /// call (and forgetting unloaded ones).
+    pub fn modules(&self) -> Result<Vec<Arc<ModuleBtf>>> {
+        if !self.live {
+            return Ok(Vec::new());
+        }
+        self.walks.fetch_add(1, Ordering::Relaxed);
+        let mut d = self.discovered.lock().unwrap_or_else(|p| p.into_inner());
+        let mut present = Vec::new();
+        let mut id = 0;
+        loop {
+            id = match sys::btf_get_next_id(id) {
+                Ok(Some(next)) => next,
+                Ok(None) => break,
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) => break,
+                Err(e) => return Err(Error::sys("BPF_BTF_GET_NEXT_ID", e)),
+            };
+            present.push(id);
+            if d.ids.contains_key(&id) {
+                continue;
+            }
+            if let Some(found) = self.open_module(id)? {
+                d.ids.insert(id, found);
+            }
+        }
+        d.ids.retain(|id, _| present.binary_search(id).is_ok());
+        Ok(d.ids.values().flatten().cloned().collect())
+    }
+
+    /// Opens kernel BTF object `id`: `Some(Some(module))`, `Some(None)` when it is not a
+    /// module's, `None` when it went away meanwhile.
+    fn open_module(&self, id: u32) -> Result<Option<Option<Arc<ModuleBtf>>>> {
+        let fd = match sys::btf_get_fd_by_id(id) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+            Err(e) => return Err(Error::sys(format!("BPF_BTF_GET_FD_BY_ID {id}"), e)),
+        };
+        let info = match sys::btf_info(fd.as_fd(), false) {
+            Ok(info) => info,
+            Err(e) => return Err(Error::sys(format!("BTF object {id}: BPF_OBJ_GET_INFO_BY_FD"), e)),
+        };
+        if !info.kernel_btf || info.name == "vmlinux" || info.name.is_empty() {
+            return Ok(Some(None));
+        }
+        // sysfs has the same bytes and can be mapped (no copy); else ask the kernel for them.
+        let sysfs = Path::new("/sys/kernel/btf").join(&info.name);
+        let btf = match Btf::open(&sysfs, Some(self.vmlinux.clone())) {
+            Ok(btf) => btf,
+            Err(_) => {
+                let bytes = sys::btf_info(fd.as_fd(), true)
+                    .map_err(|e| Error::sys(format!("BTF of module {}", info.name), e))?
+                    .bytes
+                    .unwrap_or_default();
+                Btf::parse_split(BtfBytes::from_vec(bytes), self.vmlinux.clone())?
+            }
+        };
+        Ok(Some(Some(Arc::new(ModuleBtf { name: info.name, id, fd, btf: Arc::new(btf) }))))
+    }
+
+    /// The BTF of loaded module `name`, `None` when no loaded module of that name has BTF.
+    pub fn module(&self, name: &str) -> Result<Option<Arc<ModuleBtf>>> {
+        Ok(self.modules()?.into_iter().find(|m| m.name == name))
+    }
+
+    /// Own types of loaded modules named `name` of kind `kind`: every module that has one,
+    /// so that callers can refuse an ambiguous name instead of taking the first.
+    pub fn find_in_modules(&self, name: &str, kind: Kind) -> Result<Vec<(Arc<ModuleBtf>, TypeId)>> {
+        Ok(self
+            .modules()?
+            .into_iter()
+            .filter_map(|m| m.btf.find_own_by_name_kind(name, kind).map(|id| (m.clone(), id)))
+            .collect())
+    }
+}
+
+impl CoreTarget for KernelBtf {
+    fn vmlinux(&self) -> &Btf {
+        &self.vmlinux
+    }
+
+    fn modules(&self) -> std::result::Result<Vec<ModuleTarget>, String> {
+        KernelBtf::modules(self)
+            .map(|ms| ms.iter().map(|m| ModuleTarget { name: m.name.clone(), btf: m.btf.clone() }).collect())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Module BTF read from sysfs by module name (`/sys/kernel/btf/<name>`, split on vmlinux),
+/// without the fd the kernel ABIs need: for inspection.
+pub fn module_from_sysfs(name: &str) -> Result<Btf> {
+    if name.is_empty() || name.contains('/') || name == "vmlinux" {
+        return Err(Error::not_found("module", name, []));
+    }
+    Ok(Btf::open(Path::new("/sys/kernel/btf").join(name), Some(vmlinux()?))?)
 }

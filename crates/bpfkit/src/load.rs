@@ -9,9 +9,13 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
+use std::sync::Arc;
+
+use bpfkit_obj::core::{self, CandidateCache};
 use bpfkit_obj::{BPF_F_MMAPABLE, MapDef, MapKind, MapType, Pinning, Program as ObjProgram};
 
 use crate::error::{Error, Result};
+use crate::kernel_btf::{self, KernelBtf};
 use crate::map::{BPF_ANY, Map};
 use crate::object::Object;
 use crate::pin::path_cstring;
@@ -53,8 +57,43 @@ fn takes_btf_types(t: MapType) -> bool {
     )
 }
 
+/// Kernel BTF for one load: the shared registry (or a user-supplied file for CO-RE), fetched
+/// only if some program needs it.
+pub(crate) struct KernelTypes<'a> {
+    custom: Option<&'a Path>,
+    live: Option<Arc<KernelBtf>>,
+    core: Option<Arc<KernelBtf>>,
+    cache: CandidateCache,
+}
+
+impl<'a> KernelTypes<'a> {
+    pub(crate) fn new(custom: Option<&'a Path>) -> KernelTypes<'a> {
+        KernelTypes { custom, live: None, core: None, cache: CandidateCache::new() }
+    }
+
+    /// The running kernel's registry.
+    fn live(&mut self) -> Result<Arc<KernelBtf>> {
+        if self.live.is_none() {
+            self.live = Some(kernel_btf::registry()?);
+        }
+        self.live.clone().ok_or_else(|| Error::sys("kernel BTF", std::io::Error::other("unavailable")))
+    }
+
+    /// What CO-RE relocates against: the custom BTF if one was given, else the running kernel.
+    fn core(&mut self) -> Result<Arc<KernelBtf>> {
+        if self.core.is_none() {
+            self.core = Some(match self.custom {
+                Some(path) => Arc::new(KernelBtf::from_path(path)?),
+                None => self.live()?,
+            });
+        }
+        self.core.clone().ok_or_else(|| Error::sys("kernel BTF", std::io::Error::other("unavailable")))
+    }
+}
+
 /// Loads `model` into the kernel.
-pub(crate) fn load(model: bpfkit_obj::Object, pin_root: &Path) -> Result<Object> {
+pub(crate) fn load(model: bpfkit_obj::Object, pin_root: &Path, custom_btf: Option<&Path>) -> Result<Object> {
+    let mut kernel = KernelTypes::new(custom_btf);
     let btf_fd = load_btf(&model)?;
     let mut maps: Vec<Option<Map>> = Vec::with_capacity(model.maps.len());
     for m in &model.maps {
@@ -79,7 +118,7 @@ pub(crate) fn load(model: bpfkit_obj::Object, pin_root: &Path) -> Result<Object>
     let map_fd = |i: usize| maps.get(i).and_then(Option::as_ref).map(|m| m.as_fd().as_raw_fd());
     let mut programs = Vec::new();
     for p in model.programs.iter().filter(|p| p.autoload) {
-        programs.push(load_program(&model, p, btf_fd.as_ref(), &map_fd)?);
+        programs.push(load_program(&model, p, btf_fd.as_ref(), &map_fd, &mut kernel)?);
     }
     // Program array initializers.
     for (m, created) in model.maps.iter().zip(&maps) {
@@ -264,24 +303,32 @@ fn load_program(
     p: &ObjProgram,
     btf_fd: Option<&OwnedFd>,
     map_fd: &dyn Fn(usize) -> Option<i32>,
+    kernel: &mut KernelTypes<'_>,
 ) -> Result<Program> {
     let fail = |why: String| Error::Program { program: p.name.clone(), why };
     let kind = p.kind.clone().ok_or_else(|| {
         fail(format!("SEC(\"{}\") follows no libbpf convention: set the program's kind before load", p.section))
     })?;
-    if !p.core_relos.is_empty() {
-        return Err(fail(format!(
-            "has {} CO-RE relocations, which this version of bpfkit does not apply yet",
-            p.core_relos.len()
-        )));
-    }
+    let relocated;
+    let p = if p.core_relos.is_empty() {
+        p
+    } else {
+        let local =
+            model.btf.as_deref().ok_or_else(|| fail("has CO-RE relocations but the object has no BTF".into()))?;
+        let target = kernel.core()?;
+        let mut copy = p.clone();
+        core::relocate(&mut copy, local, &*target, &mut kernel.cache)?;
+        relocated = copy;
+        &relocated
+    };
     let bound = p.bind_maps(map_fd)?;
     if !bound.unresolved_externs.is_empty() {
         let names: Vec<&str> = bound.unresolved_externs.iter().map(|(_, n)| n.as_str()).collect();
         return Err(fail(format!("uses externs this version of bpfkit does not resolve yet: {}", names.join(", "))));
     }
     let insns: Vec<u8> = bound.insns.iter().flat_map(|i| i.to_le_bytes()).collect();
-    let target = if target::needs_btf_target(&kind) { Some(target::resolve(&p.name, &kind)?) } else { None };
+    let target =
+        if target::needs_btf_target(&kind) { Some(target::resolve(&p.name, &kind, &*kernel.live()?)?) } else { None };
     let license = CString::new(model.license.as_str()).map_err(|_| fail("license string contains NUL".into()))?;
     let (func_info, line_info): (Vec<bpf_func_info>, Vec<bpf_line_info>) = if btf_fd.is_some() {
         (

@@ -29,6 +29,7 @@ use crate::sys::pod::{Pod, bytes_of, from_bytes};
 pub struct OpenObject {
     model: bpfkit_obj::Object,
     pin_root: PathBuf,
+    kernel_btf: Option<PathBuf>,
 }
 
 impl OpenObject {
@@ -44,7 +45,7 @@ impl OpenObject {
 
     /// Wraps an object model prepared by `bpfkit-obj`.
     pub fn from_model(model: bpfkit_obj::Object) -> OpenObject {
-        OpenObject { model, pin_root: PathBuf::from(DEFAULT_PIN_ROOT) }
+        OpenObject { model, pin_root: PathBuf::from(DEFAULT_PIN_ROOT), kernel_btf: None }
     }
 
     /// The object model (programs, maps, BTF, relocations).
@@ -104,9 +105,17 @@ impl OpenObject {
         self.pin_root = root.into();
     }
 
+    /// Relocate CO-RE accesses against the BTF in `path` (raw BTF or an ELF with `.BTF`) instead
+    /// of the running kernel's, as libbpf's `btf_custom_path` does: for kernels without
+    /// `/sys/kernel/btf`. Module BTF is not searched then; attach targets still come from the
+    /// running kernel.
+    pub fn set_kernel_btf(&mut self, path: impl Into<PathBuf>) {
+        self.kernel_btf = Some(path.into());
+    }
+
     /// Creates the maps and loads the programs into the kernel.
     pub fn load(self) -> Result<Object> {
-        load::load(self.model, &self.pin_root)
+        load::load(self.model, &self.pin_root, self.kernel_btf.as_deref())
     }
 }
 
