@@ -29,6 +29,7 @@ const GUEST_TESTS: &[GuestTest] = &[
     GuestTest { name: "sched_ext_state", run: sched_ext_state },
     GuestTest { name: "loader_fentry_fexit", run: loader_fentry_fexit },
     GuestTest { name: "loader_kprobes", run: loader_kprobes },
+    GuestTest { name: "loader_core_modules", run: loader_core_modules },
     GuestTest { name: "deliberate_failure", run: deliberate_failure },
 ];
 
@@ -82,11 +83,13 @@ fn host(args: &[String]) -> Result<(), String> {
     let ops = cache::repo_root().join("bpf/testmod_ops.bpf.o");
     let run = Vm::new(&me)
         .module("nf_conntrack")
+        .module("btrfs")
         .testmod()
         .files(bpftool)
         .file(GUEST_TESTMOD_OPS, ops)
         .file(GUEST_FENTRY, cache::repo_root().join("bpf/fentry.bpf.o"))
         .file(GUEST_ATTACH, cache::repo_root().join("bpf/attach.bpf.o"))
+        .file(GUEST_CORE_MODULES, cache::repo_root().join("bpf/core_modules.bpf.o"))
         .args(guest_args)
         .run()
         .map_err(|e| e.to_string())?;
@@ -124,6 +127,8 @@ const GUEST_TESTMOD_OPS: &str = "/test/bpf/testmod_ops.bpf.o";
 const GUEST_FENTRY: &str = "/test/bpf/fentry.bpf.o";
 /// Where the guest finds `bpf/attach.bpf.o`.
 const GUEST_ATTACH: &str = "/test/bpf/attach.bpf.o";
+/// Where the guest finds `bpf/core_modules.bpf.o`.
+const GUEST_CORE_MODULES: &str = "/test/bpf/core_modules.bpf.o";
 
 fn vmlinux() -> Result<Arc<Btf>, String> {
     Btf::open("/sys/kernel/btf/vmlinux", None).map(Arc::new).map_err(|e| format!("/sys/kernel/btf/vmlinux: {e}"))
@@ -398,6 +403,121 @@ fn loader_kprobes() -> Result<(), String> {
             return Err(format!("{program} still counts after its link was dropped"));
         }
     }
+    Ok(())
+}
+
+/// Runs `bpf/core_modules.bpf.o` with bpfkit and returns its `.bss` values by name.
+fn core_module_values() -> Result<std::collections::BTreeMap<String, u64>, String> {
+    let obj = bpfkit::OpenObject::open(GUEST_CORE_MODULES).and_then(|o| o.load()).map_err(|e| e.to_string())?;
+    obj.program("module_types").and_then(|p| p.test_run(&mut bpfkit::TestRun::default())).map_err(|e| e.to_string())?;
+    let names = [
+        "btrfs_inode_exists",
+        "btrfs_generation_offset",
+        "btrfs_vfs_inode_offset",
+        "btrfs_inode_size",
+        "btrfs_inode_id",
+        "point_exists",
+        "point_y_offset",
+        "point_hi_offset",
+        "point_hist2_offset",
+        "point_level_lshift",
+        "point_level_rshift",
+        "point_size",
+        "point_id",
+        "runs",
+    ];
+    names.iter().map(|n| Ok(((*n).to_owned(), obj.global_as::<u64>(n).map_err(|e| e.to_string())?))).collect()
+}
+
+/// CO-RE against module BTF: with btrfs and the test module loaded, types only they define
+/// resolve, with offsets, sizes and ids as their own BTF (sysfs) gives them; after `rmmod btrfs`
+/// the same object sees no btrfs_inode (its field relocations poisoned in dead code), and after
+/// loading btrfs again it sees it again. Loading an object that needs only vmlinux types never
+/// looks for module BTF.
+fn loader_core_modules() -> Result<(), String> {
+    let base = vmlinux()?;
+    let btrfs = open_module("btrfs", &base)?;
+    let testmod = open_module("bpfkit_testmod", &base)?;
+    let member = |btf: &Btf, ty: &str, path: &[&str]| -> Result<u64, String> {
+        let mut id = btf.find_own_by_name_kind(ty, Kind::Struct).ok_or(format!("no struct {ty}"))?;
+        let mut bits = 0;
+        for (i, name) in path.iter().enumerate() {
+            let m = btf.find_member(id, name).map_err(|e| e.to_string())?.ok_or(format!("no {ty}.{name}"))?;
+            bits += m.bit_offset;
+            if i + 1 < path.len() {
+                let parent = btf.type_by_id(m.parent).map_err(|e| e.to_string())?;
+                let mt = parent.members().get(m.index).ok_or("member index")?;
+                id = btf.resolve(mt.ty).map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(bits / 8)
+    };
+    let btrfs_inode = btrfs.find_own_by_name_kind("btrfs_inode", Kind::Struct).ok_or("btrfs has no btrfs_inode")?;
+    let point = testmod.find_own_by_name_kind("bpfkit_testmod_point", Kind::Struct).ok_or("no bpfkit_testmod_point")?;
+    let expected_btrfs = [
+        ("btrfs_inode_exists", 1),
+        ("btrfs_generation_offset", member(&btrfs, "btrfs_inode", &["generation"])?),
+        ("btrfs_vfs_inode_offset", member(&btrfs, "btrfs_inode", &["vfs_inode"])?),
+        ("btrfs_inode_size", btrfs.size_of(btrfs_inode).map_err(|e| e.to_string())?),
+        ("btrfs_inode_id", u64::from(btrfs_inode)),
+    ];
+    let expected_point = [
+        ("point_exists", 1),
+        ("point_y_offset", 8),
+        ("point_hi_offset", 22),
+        ("point_hist2_offset", 32),
+        ("point_level_lshift", 48),
+        ("point_level_rshift", 56),
+        ("point_size", 48),
+        ("point_id", u64::from(point)),
+    ];
+    let check = |got: &std::collections::BTreeMap<String, u64>, want: &[(&str, u64)]| -> Result<(), String> {
+        for (name, value) in want {
+            let seen = got.get(*name).copied().unwrap_or(u64::MAX);
+            println!("  {name} = {seen} (module BTF: {value})");
+            if seen != *value {
+                return Err(format!("{name}: the program saw {seen}, the module's BTF says {value}"));
+            }
+        }
+        Ok(())
+    };
+    println!("with btrfs and bpfkit_testmod loaded:");
+    let got = core_module_values()?;
+    check(&got, &expected_btrfs)?;
+    check(&got, &expected_point)?;
+
+    let run = |cmd: &str, args: &[&str]| -> Result<(), String> {
+        let out = std::process::Command::new(cmd).args(args).output().map_err(|e| format!("{cmd}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("{cmd} {args:?}: {}", String::from_utf8_lossy(&out.stderr)))
+        }
+    };
+    run("rmmod", &["btrfs"])?;
+    println!("after rmmod btrfs:");
+    let got = core_module_values()?;
+    check(&got, &[("btrfs_inode_exists", 0), ("btrfs_generation_offset", 0)])?;
+    check(&got, &expected_point)?;
+    let ko = std::fs::read_dir("/modules")
+        .map_err(|e| format!("/modules: {e}"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("-btrfs.ko")))
+        .ok_or("btrfs.ko not in /modules")?;
+    run("insmod", &[&ko.to_string_lossy()])?;
+    println!("after insmod btrfs again:");
+    let got = core_module_values()?;
+    check(&got, &expected_btrfs[..1])?;
+
+    // vmlinux types only: module BTF is never looked for.
+    let registry = bpfkit::kernel_btf::registry().map_err(|e| e.to_string())?;
+    let walks = registry.module_walks();
+    let obj = bpfkit::OpenObject::open(GUEST_FENTRY).and_then(|o| o.load()).map_err(|e| e.to_string())?;
+    drop(obj);
+    if registry.module_walks() != walks {
+        return Err("loading an object with vmlinux targets only looked for module BTF".into());
+    }
+    println!("an object needing only vmlinux BTF loaded without looking for module BTF");
     Ok(())
 }
 
