@@ -481,6 +481,10 @@ fn loader_core_modules() -> Result<(), String> {
         }
         Ok(())
     };
+    let by_name = bpfkit::kernel_btf::module_from_sysfs("btrfs").map_err(|e| e.to_string())?;
+    if by_name.find_own_by_name_kind("btrfs_inode", Kind::Struct) != Some(btrfs_inode) {
+        return Err("module_from_sysfs(\"btrfs\") does not give btrfs's own BTF".into());
+    }
     println!("with btrfs and bpfkit_testmod loaded:");
     let got = core_module_values()?;
     check(&got, &expected_btrfs)?;

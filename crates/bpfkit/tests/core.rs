@@ -167,3 +167,37 @@ fn vmlinux_types_alone_never_look_for_module_btf() {
     drop(open.load().unwrap());
     assert!(registry.module_walks() > before, "a type vmlinux lacks must be looked for in module BTF");
 }
+
+#[test]
+fn a_custom_kernel_btf_is_what_co_re_relocates_against() {
+    if !ready("a_custom_kernel_btf_is_what_co_re_relocates_against") {
+        return;
+    }
+    let Some(path) = bpfkit_testkit::cache::root().ok().map(|r| r.join("corpus/6.1/vmlinux")).filter(|p| p.is_file())
+    else {
+        if let Err(fail) = bpfkit_testkit::skip::skip(
+            "a_custom_kernel_btf_is_what_co_re_relocates_against",
+            "the Debian 6.1 corpus kernel is not cached",
+        ) {
+            panic!("{fail}");
+        }
+        return;
+    };
+    let _serial = serial();
+    let other = Btf::open(&path, None).unwrap();
+    let mut open = OpenObject::open(fixture("core")).unwrap();
+    open.set_kernel_btf(&path);
+    let obj = open.load().expect("load core relocated for Debian 6.1");
+    run(&obj);
+    // Offsets the probe reads use come from the given BTF, not the running kernel's.
+    assert_eq!(obj.global_as::<u64>("task_pid_offset").unwrap(), offset(&other, "task_struct", "pid"));
+    assert_eq!(
+        obj.global_as::<u64>("task_type_size").unwrap(),
+        other.size_of(struct_id(&other, "task_struct")).unwrap()
+    );
+    assert_ne!(
+        offset(&other, "task_struct", "pid"),
+        offset(&kernel(), "task_struct", "pid"),
+        "the test needs kernels that differ"
+    );
+}
