@@ -114,10 +114,12 @@ impl Btf {
             endian: header.endian,
             first_id,
             strings_end,
+            strings: str_bytes,
+            first_str,
             layout: layout_view,
         };
-        let (offsets, kinds) = walk.run()?;
-        Ok(Btf {
+        let walked = walk.run()?;
+        let btf = Btf {
             bytes,
             header,
             types,
@@ -126,11 +128,15 @@ impl Btf {
             base,
             first_id,
             first_str,
-            offsets: offsets.into_boxed_slice(),
-            kinds: kinds.into_boxed_slice(),
+            offsets: walked.offsets.into_boxed_slice(),
+            kinds: walked.kinds.into_boxed_slice(),
             names: NameLookup::default(),
             pointer_size: std::sync::OnceLock::new(),
-        })
+        };
+        if walked.name_ordered {
+            btf.name_order_proved();
+        }
+        Ok(btf)
     }
 
     /// Byte order of the blob.

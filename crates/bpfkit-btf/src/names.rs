@@ -1,7 +1,10 @@
 //! Name lookup: binary search when the producer sorted types by name, a hash index otherwise.
 //!
 //! Kernels since 7.x sort vmlinux BTF by name (anonymous types first), so bpfkit checks the order
-//! once, on the first 16 bytes of each name and with no allocation, and then binary-searches. Unsorted BTF (older kernels, objects) gets
+//! on the first 16 bytes of each name, with no allocation, and then binary-searches. The
+//! validation walk proves the order as it goes (see `validate.rs`); only when it cannot tell
+//! (equal names stored at different offsets, a split's names in its base's strings) is the order
+//! checked here, once, on the first lookup. Unsorted BTF (older kernels, objects) gets
 //! an open-addressing hash table of 4 bytes per slot, built per kind when it pays: a program
 //! that looks up a handful of types (the common ones sit at low ids in vmlinux) is served by a
 //! scan that stops at the first match, and once the scans together have cost about as much as
@@ -166,7 +169,8 @@ impl Btf {
     }
 
     /// `Some(first_named)` if own types are in name order (all before `first_named` anonymous),
-    /// judged on [`name_key`]s; checked once, no allocation.
+    /// judged on [`name_key`]s; checked once, no allocation (unless the validation walk already
+    /// proved the order, see [`name_order_proved`](Self::name_order_proved)).
     ///
     /// Comparing keys instead of whole names keeps the check to two loads and a compare per
     /// type (sorted vmlinux has long runs of names sharing a prefix, such as `trace_event_raw_`,
@@ -201,6 +205,20 @@ impl Btf {
             }
             Some(first_named.unwrap_or(offsets.len()))
         })
+    }
+
+    /// Records that the validation walk proved the own types to be in name order (see
+    /// [`Walked::name_ordered`](crate::validate::Walked)), so that lookups binary-search without
+    /// running [`sorted_from`](Self::sorted_from)'s check. Anonymous types come first in that
+    /// order (their key 0 is the smallest), so where the named ones start is a binary search.
+    pub(crate) fn name_order_proved(&self) {
+        let (mut lo, mut hi) = (0, self.own_type_count());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.own_key(mid) == 0 { lo = mid + 1 } else { hi = mid }
+        }
+        // A fresh blob: nothing else can have set the order yet.
+        let _ = self.names.sorted.set(Some(lo));
     }
 
     fn hash_index(&self, kind: Option<u8>) -> &HashIndex {
