@@ -3,7 +3,7 @@
 //! section, so they are set here from the ELF section sizes and symbol values, and each
 //! DATASEC's variables are ordered by offset as the kernel requires.
 
-use bpfkit_btf::{BtfBuilder, Kind, RecordData};
+use bpfkit_btf::{Btf, BtfBuilder, Kind, RecordData};
 
 use crate::error::{ObjError, Result};
 use crate::object::Object;
@@ -56,6 +56,77 @@ impl Object {
                 record.data = RecordData::Datasec { size, vars: fixed };
             }
         }
+        fix_extern_sections(btf, &mut builder)?;
         builder.encode().map(Some).map_err(ObjError::Btf)
     }
+}
+
+/// What the kernel refuses in extern declarations, rewritten as libbpf does: extern linkage
+/// (VARs become global allocated, FUNCs global), FUNCs inside a DATASEC, FUNC parameters
+/// without names, and typeless (`void`) variables. In `.ksyms` every entry becomes a 4-byte
+/// slot: kfunc entries point at one placeholder `int` VAR, variables are retyped `int` (the
+/// kernel never reads `.ksyms` data; the loader resolves those symbols through kernel BTF), and
+/// `.kconfig` keeps the layout its map got. Only the kernel's copy changes: the object's own
+/// BTF, which relocations and extern resolution read, stays as clang wrote it.
+fn fix_extern_sections(btf: &Btf, builder: &mut BtfBuilder) -> Result<()> {
+    use bpfkit_btf::{IntEncoding, TypeDetails, linkage};
+    for section in [crate::KSYMS_SECTION, crate::KCONFIG_SECTION] {
+        let err = |e: bpfkit_btf::BtfError| ObjError::section(section, format!("BTF: {e}"));
+        let Some(sec) = btf.find_by_name_kind(section, Kind::Datasec) else { continue };
+        let TypeDetails::Datasec(vars) = btf.type_by_id(sec).map_err(err)?.details() else { continue };
+        let ksyms = section == crate::KSYMS_SECTION;
+        // `int` and the placeholder, added once (new ids after every existing one).
+        let mut int_and_placeholder: Option<(u32, u32)> = None;
+        let mut ints = |b: &mut BtfBuilder| -> (u32, u32) {
+            *int_and_placeholder.get_or_insert_with(|| {
+                let int = b.add_int("int", 4, IntEncoding::SIGNED);
+                (int, b.add_var("bpfkit_ksym", int, linkage::GLOBAL))
+            })
+        };
+        let mut fixed = Vec::new();
+        for (slot, mut v) in vars.enumerate() {
+            match btf.type_by_id(v.ty).map_err(err)?.details() {
+                TypeDetails::Var { .. } => {
+                    let int = if ksyms { Some(ints(builder).0) } else { None };
+                    if let Some(r) = builder.record_mut(v.ty) {
+                        if let RecordData::Var { linkage: l, ty } = &mut r.data {
+                            *l = linkage::GLOBAL;
+                            if let Some(int) = int {
+                                *ty = int;
+                            }
+                        }
+                    }
+                }
+                TypeDetails::Func { proto, .. } => {
+                    if let Some(r) = builder.record_mut(v.ty) {
+                        if let RecordData::Func { linkage: l, .. } = &mut r.data {
+                            *l = linkage::GLOBAL;
+                        }
+                    }
+                    let name = builder.add_string("bpfkit_ksym");
+                    if let Some(r) = builder.record_mut(proto) {
+                        if let RecordData::FuncProto { params, .. } = &mut r.data {
+                            for p in params.iter_mut().filter(|p| p.name_off == 0 && p.ty != 0) {
+                                p.name_off = name;
+                            }
+                        }
+                    }
+                    v.ty = ints(builder).1;
+                }
+                _ => {}
+            }
+            if ksyms {
+                v.offset = u32::try_from(slot * 4).map_err(|_| ObjError::section(section, "too many externs"))?;
+                v.size = 4;
+                fixed.push(v);
+            }
+        }
+        if ksyms && !fixed.is_empty() {
+            let size = fixed.len() as u32 * 4;
+            if let Some(r) = builder.record_mut(sec) {
+                r.data = RecordData::Datasec { size, vars: fixed };
+            }
+        }
+    }
+    Ok(())
 }

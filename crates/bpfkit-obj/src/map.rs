@@ -75,6 +75,9 @@ pub enum DataKind {
     Rodata,
     /// `.bss`, `.bss.*`: zero-initialised, writable.
     Bss,
+    /// `.kconfig`: the values of `__kconfig` externs, filled in by the loader from the running
+    /// kernel's configuration; read-only for programs, frozen after load.
+    Kconfig,
 }
 
 /// Initial content of one slot of a map-in-map or program array (`__array(values, ...)` with an

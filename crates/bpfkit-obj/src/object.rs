@@ -16,6 +16,7 @@ use object::{
 use crate::btf_ext::{BtfExt, ExtSection};
 use crate::btf_map;
 use crate::error::{ObjError, Result};
+use crate::externs::{self, Extern, ExternKind, KCONFIG_SECTION};
 use crate::insn::{self, INSN_SIZE, Insn};
 use crate::kernel_types::MapType;
 use crate::linker::{self, CodeSection, Func, RawReloc};
@@ -50,6 +51,8 @@ pub struct Object {
     pub maps: Vec<Map>,
     /// The object's BTF (`.BTF`), as clang wrote it.
     pub btf: Option<Arc<Btf>>,
+    /// Externs (`__ksym`, `__kconfig`) the loader must resolve.
+    pub externs: Vec<Extern>,
     /// Global variables by name.
     pub(crate) globals: Vec<GlobalVar>,
     /// Sections' sizes and variable offsets from the ELF symbol table (BTF fixups need them).
@@ -75,6 +78,9 @@ pub(crate) struct SectionLayout {
     pub size: u64,
     pub symbols: HashMap<String, u64>,
 }
+
+/// Where each `__kconfig` extern lives: its name -> (index of the `.kconfig` map, offset).
+type KconfigSlots = HashMap<String, (usize, u32)>;
 
 /// One ELF symbol, as needed here.
 #[derive(Debug, Clone)]
@@ -286,7 +292,8 @@ impl<'d> Parser<'d> {
         self.legacy_maps(&mut maps, &mut map_at)?;
         self.data_maps(name, btf.as_deref(), &mut maps, &mut data_map, &mut globals, &mut section_layout)?;
         self.struct_ops_maps(btf.as_deref(), &mut maps, &mut map_at)?;
-        let code = self.code_sections(&map_at, &data_map)?;
+        let (externs, kconfig) = self.externs(name, btf.as_deref(), &mut maps, &mut globals, &mut section_layout)?;
+        let code = self.code_sections(&map_at, &data_map, &kconfig)?;
         let programs = self.programs(&code, &ext)?;
         self.map_initializers(&mut maps, &map_at, &values_offsets, &programs)?;
         Ok(Object {
@@ -297,9 +304,69 @@ impl<'d> Parser<'d> {
             programs,
             maps,
             btf,
+            externs,
             globals,
             section_layout,
         })
+    }
+
+    /// The object's externs; `__kconfig` ones get a `.kconfig` map (and are globals of it).
+    /// Returns the externs and, for relocations, each kconfig extern's (map, offset).
+    fn externs(
+        &self,
+        object: &str,
+        btf: Option<&Btf>,
+        maps: &mut Vec<Map>,
+        globals: &mut Vec<GlobalVar>,
+        layout: &mut HashMap<String, SectionLayout>,
+    ) -> Result<(Vec<Extern>, KconfigSlots)> {
+        let mut weak = HashMap::new();
+        for sym in self.syms.iter().filter(|s| s.section.is_none() && !s.name.is_empty()) {
+            weak.insert(sym.name.clone(), sym.weak);
+        }
+        let Some(btf) = btf else {
+            if let Some(sym) = self.syms.iter().find(|s| s.section.is_none() && s.global && !s.name.is_empty()) {
+                return Err(ObjError::Symbol {
+                    symbol: sym.name.clone(),
+                    section: "(undefined)".into(),
+                    why: "an extern in an object without BTF: its kind (kfunc, ksym, kconfig) cannot be told".into(),
+                });
+            }
+            return Ok((Vec::new(), HashMap::new()));
+        };
+        let (externs, kconfig_size) = externs::collect(btf, &weak)?;
+        let mut kconfig = HashMap::new();
+        if kconfig_size > 0 {
+            let map_index = maps.len();
+            let mut symbols = HashMap::new();
+            for e in &externs {
+                if let ExternKind::Kconfig { offset, size, .. } = e.kind {
+                    kconfig.insert(e.name.clone(), (map_index, offset));
+                    symbols.insert(e.name.clone(), u64::from(offset));
+                    globals.push(GlobalVar { name: e.name.clone(), map: map_index, offset, size });
+                }
+            }
+            layout.insert(KCONFIG_SECTION.to_owned(), SectionLayout { size: u64::from(kconfig_size), symbols });
+            maps.push(Map {
+                name: KCONFIG_SECTION.to_owned(),
+                kernel_name: map::data_map_kernel_name(object, KCONFIG_SECTION),
+                kind: MapKind::Data(DataKind::Kconfig),
+                def: MapDef {
+                    map_type: MapType::ARRAY,
+                    key_size: 4,
+                    value_size: kconfig_size,
+                    max_entries: 1,
+                    map_flags: BPF_F_MMAPABLE | BPF_F_RDONLY_PROG,
+                    btf_value_type: btf.find_by_name_kind(KCONFIG_SECTION, bpfkit_btf::Kind::Datasec),
+                    ..MapDef::default()
+                },
+                inner: None,
+                slots: Vec::new(),
+                data: vec![0; kconfig_size as usize],
+                autocreate: true,
+            });
+        }
+        Ok((externs, kconfig))
     }
 
     fn license(&self) -> Result<String> {
@@ -604,6 +671,7 @@ impl<'d> Parser<'d> {
         &self,
         map_at: &HashMap<(usize, u64), usize>,
         data_map: &HashMap<usize, usize>,
+        kconfig: &KconfigSlots,
     ) -> Result<Vec<CodeSection>> {
         let indexes = self.sections_with(|r| *r == Role::Code);
         let position: HashMap<usize, usize> = indexes.iter().enumerate().map(|(pos, &i)| (i, pos)).collect();
@@ -645,7 +713,7 @@ impl<'d> Parser<'d> {
             }
             let mut relocs = BTreeMap::new();
             for (offset, reloc) in section.relocations() {
-                let raw = self.code_reloc(&name, &insns, offset, &reloc, map_at, data_map, &position)?;
+                let raw = self.code_reloc(&name, &insns, offset, &reloc, map_at, data_map, kconfig, &position)?;
                 relocs.insert((offset / 8) as usize, raw);
             }
             out.push(CodeSection { name, insns, funcs, relocs });
@@ -663,6 +731,7 @@ impl<'d> Parser<'d> {
         reloc: &object::Relocation,
         map_at: &HashMap<(usize, u64), usize>,
         data_map: &HashMap<usize, usize>,
+        kconfig: &KconfigSlots,
         code_position: &HashMap<usize, usize>,
     ) -> Result<RawReloc> {
         let sym = self.reloc_symbol(section, offset, reloc)?;
@@ -677,7 +746,10 @@ impl<'d> Parser<'d> {
         let i = (offset / 8) as usize;
         let insn = insns.get(i).ok_or_else(|| err("offset is past the section's end".into()))?;
         let Some(target_section) = sym.section else {
-            // Undefined: an extern (kfunc, ksym, kconfig).
+            // Undefined: an extern. A kconfig value is read from the `.kconfig` map.
+            if let (Some(&(map, offset)), insn::LD_IMM64) = (kconfig.get(&sym.name), insn.code) {
+                return Ok(RawReloc::Target(RelocTarget::MapValue { map, offset }));
+            }
             return match (insn.code, r_type) {
                 (insn::CALL, R_BPF_64_32) => {
                     Ok(RawReloc::Target(RelocTarget::Extern { name: sym.name.clone(), call: true, weak: sym.weak }))

@@ -47,14 +47,25 @@ pub enum Error {
         hint: String,
     },
     /// The verifier (or the kernel) rejected a program.
-    #[error("program {program}: the kernel rejected it: {source}{}", log_tail(log))]
+    #[error("program {program}: the kernel rejected it: {source}{note}{}", log_tail(log))]
     ProgramLoad {
         /// The program.
         program: String,
         /// errno.
         source: io::Error,
+        /// What bpfkit knows about the failure beyond the log (such as the weak kfunc a
+        /// reachable call refers to); may be empty.
+        note: String,
         /// The complete verifier log (empty if the kernel gave none).
         log: String,
+    },
+    /// Externs the kernel cannot provide, all of them.
+    #[error("object {object}: unresolved externs:\n  {}", unresolved.join("\n  "))]
+    Externs {
+        /// The object.
+        object: String,
+        /// Each unresolved extern with the reason.
+        unresolved: Vec<String>,
     },
     /// A program cannot be loaded as the object describes it (unknown section, missing target).
     #[error("program {program}: {why}")]

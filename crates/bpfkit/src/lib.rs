@@ -23,6 +23,9 @@
 
 mod attach;
 mod error;
+mod externs;
+mod kallsyms;
+mod kconfig;
 pub mod kernel_btf;
 mod link;
 mod load;

@@ -9,12 +9,15 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
+use bpfkit_obj::RelocTarget;
 use bpfkit_obj::core::{self, CandidateCache};
 use bpfkit_obj::{BPF_F_MMAPABLE, MapDef, MapKind, MapType, Pinning, Program as ObjProgram};
 
 use crate::error::{Error, Result};
+use crate::externs::{ExternOptions, Externs};
 use crate::kernel_btf::{self, KernelBtf};
 use crate::map::{BPF_ANY, Map};
 use crate::object::Object;
@@ -92,8 +95,31 @@ impl<'a> KernelTypes<'a> {
 }
 
 /// Loads `model` into the kernel.
-pub(crate) fn load(model: bpfkit_obj::Object, pin_root: &Path, custom_btf: Option<&Path>) -> Result<Object> {
+pub(crate) fn load(
+    mut model: bpfkit_obj::Object,
+    pin_root: &Path,
+    custom_btf: Option<&Path>,
+    extern_options: &ExternOptions,
+) -> Result<Object> {
     let mut kernel = KernelTypes::new(custom_btf);
+    // Externs first: `.kconfig` values must be in place before its map is created.
+    let used: HashSet<String> = model
+        .programs
+        .iter()
+        .filter(|p| p.autoload)
+        .flat_map(|p| p.relocs.iter())
+        .filter_map(|r| match &r.target {
+            RelocTarget::Extern { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    let needs_kconfig = model.externs.iter().any(|e| matches!(e.kind, bpfkit_obj::ExternKind::Kconfig { .. }));
+    let externs = if used.is_empty() && !needs_kconfig {
+        Externs::default()
+    } else {
+        let registry = kernel.live()?;
+        Externs::resolve(&mut model, &used, &registry, extern_options)?
+    };
     let btf_fd = load_btf(&model)?;
     let mut maps: Vec<Option<Map>> = Vec::with_capacity(model.maps.len());
     for m in &model.maps {
@@ -118,7 +144,7 @@ pub(crate) fn load(model: bpfkit_obj::Object, pin_root: &Path, custom_btf: Optio
     let map_fd = |i: usize| maps.get(i).and_then(Option::as_ref).map(|m| m.as_fd().as_raw_fd());
     let mut programs = Vec::new();
     for p in model.programs.iter().filter(|p| p.autoload) {
-        programs.push(load_program(&model, p, btf_fd.as_ref(), &map_fd, &mut kernel)?);
+        programs.push(load_program(&model, p, btf_fd.as_ref(), &map_fd, &mut kernel, &externs)?);
     }
     // Program array initializers.
     for (m, created) in model.maps.iter().zip(&maps) {
@@ -232,7 +258,7 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) ->
             });
         }
         map.update(&key, &m.data, BPF_ANY)?;
-        let rodata = *kind == bpfkit_obj::DataKind::Rodata;
+        let rodata = matches!(kind, bpfkit_obj::DataKind::Rodata | bpfkit_obj::DataKind::Kconfig);
         if rodata {
             map.fd.freeze().map_err(|source| Error::MapOp { map: m.name.clone(), op: "freeze", source })?;
         }
@@ -304,6 +330,7 @@ fn load_program(
     btf_fd: Option<&OwnedFd>,
     map_fd: &dyn Fn(usize) -> Option<i32>,
     kernel: &mut KernelTypes<'_>,
+    externs: &Externs,
 ) -> Result<Program> {
     let fail = |why: String| Error::Program { program: p.name.clone(), why };
     let kind = p.kind.clone().ok_or_else(|| {
@@ -321,11 +348,8 @@ fn load_program(
         relocated = copy;
         &relocated
     };
-    let bound = p.bind_maps(map_fd)?;
-    if !bound.unresolved_externs.is_empty() {
-        let names: Vec<&str> = bound.unresolved_externs.iter().map(|(_, n)| n.as_str()).collect();
-        return Err(fail(format!("uses externs this version of bpfkit does not resolve yet: {}", names.join(", "))));
-    }
+    let mut bound = p.bind_maps(map_fd)?;
+    let fd_array = externs.patch(&p.name, &mut bound.insns, &bound.unresolved_externs)?;
     let insns: Vec<u8> = bound.insns.iter().flat_map(|i| i.to_le_bytes()).collect();
     let target =
         if target::needs_btf_target(&kind) { Some(target::resolve(&p.name, &kind, &*kernel.live()?)?) } else { None };
@@ -367,10 +391,10 @@ fn load_program(
         attach_btf_id: target.as_ref().map_or(0, |t| t.id),
         attach_btf_obj_fd: target.as_ref().and_then(|t| t.module.as_ref()).map(|m| m.fd.as_fd()),
         attach_prog_fd: None,
-        fd_array: &[],
+        fd_array: &fd_array,
         prog_ifindex: 0,
     };
-    let fd = load_with_log(&p.name, &params)?;
+    let fd = load_with_log(&p.name, &params).map_err(|e| explain_missing_kfunc(e, externs))?;
     Ok(Program { name: p.name.clone(), section: p.section.clone(), kind, fd })
 }
 
@@ -393,8 +417,29 @@ fn load_with_log(name: &str, params: &ProgLoad<'_>) -> Result<OwnedFd> {
             }
             Err(e) => {
                 let source = if e.raw_os_error() == Some(libc::ENOSPC) { source } else { e };
-                return Err(Error::ProgramLoad { program: name.to_owned(), source, log: log_text(&log) });
+                return Err(Error::ProgramLoad {
+                    program: name.to_owned(),
+                    source,
+                    note: String::new(),
+                    log: log_text(&log),
+                });
             }
         }
     }
+}
+
+/// A verifier rejection of a call to a missing weak kfunc names the helper `unknown#N`: say
+/// which kfunc that is (and that it is missing from this kernel).
+fn explain_missing_kfunc(e: Error, externs: &Externs) -> Error {
+    let Error::ProgramLoad { program, source, note, log } = e else { return e };
+    let marker = "unknown#";
+    let kfunc = log.match_indices(marker).find_map(|(at, _)| {
+        let digits: String = log[at + marker.len()..].chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<i64>().ok().and_then(|n| externs.missing_kfunc(n))
+    });
+    let note = match kfunc {
+        Some(name) => format!("{note} (a reachable call of weak kfunc {name}, which this kernel does not have)"),
+        None => note,
+    };
+    Error::ProgramLoad { program, source, note, log }
 }

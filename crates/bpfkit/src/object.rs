@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use bpfkit_obj::{DataKind, GlobalVar, MapKind};
 
 use crate::error::{Error, Result};
+use crate::externs::ExternOptions;
 use crate::link::Link;
 use crate::load;
 use crate::map::Map;
@@ -30,6 +31,7 @@ pub struct OpenObject {
     model: bpfkit_obj::Object,
     pin_root: PathBuf,
     kernel_btf: Option<PathBuf>,
+    externs: ExternOptions,
 }
 
 impl OpenObject {
@@ -45,7 +47,12 @@ impl OpenObject {
 
     /// Wraps an object model prepared by `bpfkit-obj`.
     pub fn from_model(model: bpfkit_obj::Object) -> OpenObject {
-        OpenObject { model, pin_root: PathBuf::from(DEFAULT_PIN_ROOT), kernel_btf: None }
+        OpenObject {
+            model,
+            pin_root: PathBuf::from(DEFAULT_PIN_ROOT),
+            kernel_btf: None,
+            externs: ExternOptions::default(),
+        }
     }
 
     /// The object model (programs, maps, BTF, relocations).
@@ -113,9 +120,28 @@ impl OpenObject {
         self.kernel_btf = Some(path.into());
     }
 
+    /// Sets the value a `__kconfig` extern gets (`CONFIG_HZ` = `"1000"`, `CONFIG_X` = `"y"`,
+    /// `LINUX_KERNEL_VERSION` = a number), in the kernel config file's syntax, instead of the
+    /// running kernel's.
+    pub fn set_kconfig(&mut self, name: &str, value: &str) {
+        self.externs.kconfig.insert(name.to_owned(), value.to_owned());
+    }
+
+    /// Requires kernel symbol `symbol` (a kfunc or variable; its name without flavour) to come
+    /// from module `module`: for a name several loaded modules define, which is otherwise an
+    /// error.
+    pub fn set_extern_module(&mut self, symbol: &str, module: &str) {
+        self.externs.modules.insert(symbol.to_owned(), module.to_owned());
+    }
+
+    /// The object's externs (`__ksym` kfuncs and variables, `__kconfig` values).
+    pub fn externs(&self) -> &[bpfkit_obj::Extern] {
+        &self.model.externs
+    }
+
     /// Creates the maps and loads the programs into the kernel.
     pub fn load(self) -> Result<Object> {
-        load::load(self.model, &self.pin_root, self.kernel_btf.as_deref())
+        load::load(self.model, &self.pin_root, self.kernel_btf.as_deref(), &self.externs)
     }
 }
 
@@ -139,7 +165,8 @@ impl Object {
         maps: Vec<Option<Map>>,
         programs: Vec<Program>,
     ) -> Object {
-        let rodata = model.maps.iter().map(|m| m.kind == MapKind::Data(DataKind::Rodata)).collect();
+        let rodata =
+            model.maps.iter().map(|m| matches!(m.kind, MapKind::Data(DataKind::Rodata | DataKind::Kconfig))).collect();
         Object { name: model.name.clone(), btf_fd, maps, programs, globals: model.globals().to_vec(), rodata }
     }
 

@@ -92,7 +92,7 @@ fn verifier_rejection_carries_the_log_and_autoload_skips_it() {
     }
     let err = OpenObject::open(fixture("bad")).unwrap().load().unwrap_err();
     match &err {
-        Error::ProgramLoad { program, source, log } => {
+        Error::ProgramLoad { program, source, log, .. } => {
             assert_eq!(program, "bad_null_deref");
             assert_eq!(source.raw_os_error(), Some(libc::EACCES));
             assert!(log.contains("R0 invalid mem access 'map_value_or_null'"), "{log}");

@@ -35,6 +35,17 @@ pub use candidates::{CandidateCache, CoreTarget, ModuleTarget, Origin};
 pub use kind::RelocKind;
 pub use patch::POISON_HELPER;
 
+/// CO-RE type compatibility (same kinds through pointers, arrays and function prototypes, sizes
+/// ignored): what a kfunc's or typed ksym's declaration must have with the kernel's type.
+pub fn types_compatible(
+    local: &Btf,
+    local_id: TypeId,
+    target: &Btf,
+    target_id: TypeId,
+) -> std::result::Result<bool, String> {
+    compat::types_compatible(local, local_id, target, target_id)
+}
+
 use crate::error::{ObjError, Result};
 use crate::program::Program;
 use calc::{Calc, calc};
