@@ -599,6 +599,18 @@ fn loader_module_externs() -> Result<(), String> {
         other => return Err(format!("expected bpf_skb_set_fou_encap to be unresolved, got {other:?}")),
     }
 
+    // The inspection API sees module kfuncs with their module and prototype.
+    let kfuncs = bpfkit::kernel_btf::registry().and_then(|r| r.kfuncs()).map_err(e)?;
+    let add = kfuncs.iter().find(|k| k.name == "bpfkit_testmod_add").ok_or("bpfkit_testmod_add not listed")?;
+    let ct = kfuncs.iter().find(|k| k.name == "bpf_xdp_ct_lookup").ok_or("bpf_xdp_ct_lookup not listed")?;
+    println!("kfuncs: {} in all; {:?}: {}; {:?}: {}", kfuncs.len(), add.module, add.prototype, ct.module, ct.prototype);
+    if add.module.as_deref() != Some("bpfkit_testmod") || add.prototype != "u64 bpfkit_testmod_add(u64 a, u64 b)" {
+        return Err(format!("unexpected listing of bpfkit_testmod_add: {add:?}"));
+    }
+    if ct.module.as_deref() != Some("nf_conntrack") {
+        return Err(format!("unexpected listing of bpf_xdp_ct_lookup: {ct:?}"));
+    }
+
     let fds = || std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
     drop(open(&["ct_lookup"])?.load().map_err(e)?);
     let before = fds();

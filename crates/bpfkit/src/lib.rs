@@ -27,6 +27,7 @@ mod externs;
 mod kallsyms;
 mod kconfig;
 pub mod kernel_btf;
+pub mod kfuncs;
 mod link;
 mod load;
 mod map;

@@ -126,3 +126,16 @@ fn loading_with_externs_many_times_leaks_no_fds() {
     }
     assert_eq!(open_fds(), fds);
 }
+
+#[test]
+fn the_kernels_kfuncs_are_listed_with_prototypes() {
+    if !ready("the_kernels_kfuncs_are_listed_with_prototypes") {
+        return;
+    }
+    let kfuncs = bpfkit::kernel_btf::registry().unwrap().kfuncs().unwrap();
+    let find = |name: &str| kfuncs.iter().find(|k| k.name == name).unwrap_or_else(|| panic!("no kfunc {name}"));
+    assert_eq!(find("bpf_task_from_pid").prototype, "struct task_struct *bpf_task_from_pid(s32 pid)");
+    assert_eq!(find("bpf_rcu_read_lock").prototype, "void bpf_rcu_read_lock(void)");
+    assert!(find("bpf_task_release").module.is_none());
+    assert!(kfuncs.len() > 50, "only {} kfuncs", kfuncs.len());
+}
