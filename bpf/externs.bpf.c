@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Externs the loader resolves against the running kernel: vmlinux kfuncs
- * (bpf_task_from_pid/bpf_task_release, bpf_rcu_read_lock/unlock), a
+ * (bpf_task_from_pid, bpf_task_acquire/bpf_task_release,
+ * bpf_rcu_read_lock/unlock), a
  * kfunc with two flavours of which only one matches the kernel's
  * prototype, weak externs the kernel lacks, a typeless ksym (an address
  * from /proc/kallsyms), a typed per-CPU ksym (bpf_prog_active), and
@@ -11,6 +12,8 @@
  * in .bss (u64 each):
  *   found_tgid      tgid of the task bpf_task_from_pid(target_pid) finds
  *                   (target_pid: .rodata, set before load), 0 if none
+ *   acquired_tgid   the same, through a second reference from
+ *                   bpf_task_acquire (released with bpf_task_release)
  *   right_exists    1: bpf_task_from_pid___right has the kernel's prototype
  *   right_tgid      found_tgid again, through that flavour
  *   wrong_exists    0: bpf_task_from_pid___wrong takes an extra argument,
@@ -45,6 +48,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
 extern void bpf_task_release(struct task_struct *p) __ksym;
+extern struct task_struct *bpf_task_acquire(struct task_struct *p) __ksym;
 extern void bpf_rcu_read_lock(void) __ksym;
 extern void bpf_rcu_read_unlock(void) __ksym;
 extern struct task_struct *bpf_task_from_pid___right(s32 pid) __ksym __weak;
@@ -65,6 +69,7 @@ extern bool CONFIG_BPFKIT_NO_SUCH_OPTION __kconfig __weak;
 const volatile s32 target_pid = 0;
 
 u64 found_tgid;
+u64 acquired_tgid;
 u64 right_exists;
 u64 right_tgid;
 u64 wrong_exists;
@@ -87,7 +92,13 @@ int use_externs(void *ctx)
 
 	t = bpf_task_from_pid(target_pid);
 	if (t) {
+		struct task_struct *again = bpf_task_acquire(t);
+
 		found_tgid = t->tgid;
+		if (again) {
+			acquired_tgid = again->tgid;
+			bpf_task_release(again);
+		}
 		bpf_task_release(t);
 	}
 	bpf_rcu_read_lock();

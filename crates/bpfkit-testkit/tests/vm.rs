@@ -589,6 +589,19 @@ fn loader_module_externs() -> Result<(), String> {
     }
     drop(obj);
 
+    // The caller may say which module a symbol must come from.
+    let mut chosen = open(&["testmod_values"])?;
+    chosen.set_extern_module("bpfkit_testmod_add", "bpfkit_testmod");
+    drop(chosen.load().map_err(e)?);
+    let mut wrong = open(&["testmod_values"])?;
+    wrong.set_extern_module("bpfkit_testmod_add", "nf_conntrack");
+    match wrong.load() {
+        Err(err) if err.to_string().contains("module nf_conntrack has no bpfkit_testmod_add") => {
+            println!("a symbol pinned to the wrong module: {err}");
+        }
+        other => return Err(format!("expected bpfkit_testmod_add pinned to nf_conntrack to fail, got {other:?}")),
+    }
+
     // fou is not loaded: its kfunc is refused by name.
     match open(&["fou_encap"])?.load() {
         Err(bpfkit::Error::Externs { unresolved, .. })

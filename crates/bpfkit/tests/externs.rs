@@ -46,6 +46,7 @@ fn kfuncs_ksyms_weak_flavours_and_kconfig() {
     let pid = u64::from(std::process::id());
     // bpf_task_from_pid + bpf_task_release (vmlinux kfuncs) found this process.
     assert_eq!(got("found_tgid"), pid);
+    assert_eq!(got("acquired_tgid"), pid);
     // The flavour with the kernel's prototype resolved, the other did not.
     assert_eq!((got("right_exists"), got("right_tgid"), got("wrong_exists")), (1, pid, 0));
     // Weak externs the kernel lacks are 0; their guarded call was dead code.
