@@ -63,6 +63,8 @@ pub enum MapKind {
         link: bool,
         /// The struct type's name in the object (`tcp_congestion_ops`).
         type_name: String,
+        /// Function pointer members set to programs of the object.
+        funcs: Vec<OpsFunc>,
     },
 }
 
@@ -78,6 +80,17 @@ pub enum DataKind {
     /// `.kconfig`: the values of `__kconfig` externs, filled in by the loader from the running
     /// kernel's configuration; read-only for programs, frozen after load.
     Kconfig,
+}
+
+/// A function pointer member of a struct_ops variable and the program it points to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpsFunc {
+    /// The member's name in the object's struct.
+    pub member: String,
+    /// Its byte offset in the object's struct.
+    pub offset: u32,
+    /// The program implementing it.
+    pub program: String,
 }
 
 /// Initial content of one slot of a map-in-map or program array (`__array(values, ...)` with an

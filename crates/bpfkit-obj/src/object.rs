@@ -20,7 +20,7 @@ use crate::externs::{self, Extern, ExternKind, KCONFIG_SECTION};
 use crate::insn::{self, INSN_SIZE, Insn};
 use crate::kernel_types::MapType;
 use crate::linker::{self, CodeSection, Func, RawReloc};
-use crate::map::{self, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, DataKind, Map, MapDef, MapKind, SlotInit};
+use crate::map::{self, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, DataKind, Map, MapDef, MapKind, OpsFunc, SlotInit};
 use crate::program::Program;
 use crate::reloc::RelocTarget;
 use crate::section::ProgramSection;
@@ -296,6 +296,7 @@ impl<'d> Parser<'d> {
         let code = self.code_sections(&map_at, &data_map, &kconfig)?;
         let programs = self.programs(&code, &ext)?;
         self.map_initializers(&mut maps, &map_at, &values_offsets, &programs)?;
+        self.struct_ops_funcs(btf.as_deref(), &mut maps, &map_at, &programs)?;
         Ok(Object {
             name: name.to_owned(),
             endian: self.endian,
@@ -648,7 +649,7 @@ impl<'d> Parser<'d> {
                 maps.push(Map {
                     name: sym.name.clone(),
                     kernel_name: map::sanitize_kernel_name(&sym.name),
-                    kind: MapKind::StructOps { link: *link, type_name },
+                    kind: MapKind::StructOps { link: *link, type_name, funcs: Vec::new() },
                     def: MapDef {
                         map_type: MapType::STRUCT_OPS,
                         key_size: 4,
@@ -851,6 +852,52 @@ impl<'d> Parser<'d> {
     }
 
     /// `__array(values, ...)` initializers: relocations in `.maps` at a map's `values` slots.
+    /// The programs struct_ops variables point to: relocations in the `.struct_ops*` sections,
+    /// each at a function pointer member of one variable.
+    fn struct_ops_funcs(
+        &self,
+        btf: Option<&Btf>,
+        maps: &mut [Map],
+        map_at: &HashMap<(usize, u64), usize>,
+        programs: &[Program],
+    ) -> Result<()> {
+        for index in self.sections_with(|r| matches!(r, Role::StructOps { .. })) {
+            let name = self.section_name(index).to_owned();
+            let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { continue };
+            let mut starts: Vec<(u64, usize)> =
+                map_at.iter().filter(|((s, _), _)| *s == index).map(|((_, off), &m)| (*off, m)).collect();
+            starts.sort_unstable();
+            for (offset, reloc) in section.relocations() {
+                let sym = self.reloc_symbol(&name, offset, &reloc)?;
+                let err =
+                    |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.clone(), why };
+                if !matches!(reloc.flags(), RelocationFlags::Elf { r_type: R_BPF_64_ABS64 }) {
+                    return Err(err(format!("unexpected relocation type {:?} in {name}", reloc.flags())));
+                }
+                let pos = starts.partition_point(|(start, _)| *start <= offset);
+                let Some(&(start, map)) = pos.checked_sub(1).and_then(|p| starts.get(p)) else {
+                    return Err(err("not inside any struct_ops variable".into()));
+                };
+                if !programs.iter().any(|p| p.name == sym.name) {
+                    return Err(err(format!("points to {}, which is not a program of the object", sym.name)));
+                }
+                let rel = u32::try_from(offset - start).map_err(|_| err("offset out of range".into()))?;
+                let btf = btf.ok_or_else(|| err("no BTF".into()))?;
+                let ty = maps[map].def.btf_value_type.ok_or_else(|| err("struct_ops map without a type".into()))?;
+                let t = btf.type_by_id(ty).map_err(|e| err(e.to_string()))?;
+                let member = t
+                    .members()
+                    .find(|m| m.bit_offset() == rel * 8)
+                    .ok_or_else(|| err(format!("byte {rel} of {} is not the start of a member", maps[map].name)))?;
+                let member = btf.str_at(member.name_off).map_err(|e| err(e.to_string()))?.to_owned();
+                if let MapKind::StructOps { funcs, .. } = &mut maps[map].kind {
+                    funcs.push(OpsFunc { member, offset: rel, program: sym.name.clone() });
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn map_initializers(
         &self,
         maps: &mut [Map],

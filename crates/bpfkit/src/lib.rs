@@ -36,6 +36,7 @@ mod perfbuf;
 mod pin;
 mod program;
 pub mod ringbuf;
+mod struct_ops;
 pub mod sys;
 mod target;
 

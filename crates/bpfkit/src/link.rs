@@ -31,6 +31,8 @@ pub(crate) enum LinkKind {
     ProgAttach { target: OwnedFd, prog: OwnedFd, attach_type: u32 },
     /// `SO_ATTACH_BPF` on a socket: undone with `SO_DETACH_BPF` on drop.
     Socket { socket: OwnedFd },
+    /// A struct_ops map registered by writing its value: unregistered by deleting it.
+    StructOps { map: OwnedFd },
 }
 
 impl Link {
@@ -69,6 +71,18 @@ impl Link {
         sys::link_update(fd, new).map_err(|e| Error::sys(format!("update link of {}", self.program), e))
     }
 
+    /// Replaces the struct_ops map a `.struct_ops.link` registration uses with `new` (another
+    /// map of the same ops type), atomically: the kernel switches implementations with no gap.
+    pub fn update_map(&self, new: &crate::Map) -> Result<()> {
+        let fd = self.link_fd().ok_or_else(|| Error::Attach {
+            program: self.program.clone(),
+            target: None,
+            why: "this registration has no BPF link (a plain .struct_ops map)".into(),
+        })?;
+        sys::link_update(fd, new.as_fd())
+            .map_err(|e| Error::sys(format!("update struct_ops link of {} to {}", self.program, new.name()), e))
+    }
+
     /// Detaches now (the same as dropping, with the error reported).
     pub fn detach(mut self) -> Result<()> {
         self.detached = true;
@@ -85,6 +99,10 @@ impl Link {
                 sys::prog_detach(prog.as_fd(), target.as_fd(), *attach_type).map_err(what)
             }
             LinkKind::Socket { socket } => sys::sock::detach_bpf(socket.as_fd()).map_err(what),
+            LinkKind::StructOps { map } => sys::MapFd::from_fd(map.try_clone().map_err(what)?)
+                .and_then(|m| m.delete(&0u32.to_ne_bytes()))
+                .map(drop)
+                .map_err(what),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bpfkit_obj::RelocTarget;
@@ -19,11 +19,13 @@ use bpfkit_obj::{BPF_F_MMAPABLE, MapDef, MapKind, MapType, Pinning, Program as O
 use crate::error::{Error, Result};
 use crate::externs::{ExternOptions, Externs};
 use crate::kernel_btf::{self, KernelBtf};
-use crate::map::{BPF_ANY, Map};
+use crate::map::{BPF_ANY, Map, StructOpsValue};
 use crate::object::Object;
 use crate::pin::path_cstring;
 use crate::program::Program;
+use crate::struct_ops;
 use crate::sys::mmap::{MapMmap, page_size};
+use crate::sys::uapi;
 use crate::sys::uapi::{bpf_func_info, bpf_line_info};
 use crate::sys::{self, MapCreate, MapFd, ProgLoad};
 use crate::target;
@@ -122,7 +124,20 @@ pub(crate) fn load(
     };
     let btf_fd = load_btf(&model)?;
     let mut maps: Vec<Option<Map>> = Vec::with_capacity(model.maps.len());
-    for m in &model.maps {
+    // struct_ops maps hold program fds: they are created after the programs.
+    let mut ops: Vec<(usize, struct_ops::KernelOps)> = Vec::new();
+    let mut ops_targets: HashMap<String, struct_ops::OpsTarget> = HashMap::new();
+    for (i, m) in model.maps.iter().enumerate() {
+        if let (MapKind::StructOps { type_name, .. }, true) = (&m.kind, m.autocreate) {
+            let registry = kernel.live()?;
+            let k = struct_ops::find(&registry, &m.name, type_name)?;
+            for (program, target) in struct_ops::targets(&registry, &k, m)? {
+                ops_targets.insert(program, target);
+            }
+            ops.push((i, k));
+            maps.push(None);
+            continue;
+        }
         maps.push(if m.autocreate { Some(create_map(m, btf_fd.as_ref(), pin_root)?) } else { None });
     }
     // Map-in-map initializers: the slots hold other maps of this object.
@@ -144,7 +159,53 @@ pub(crate) fn load(
     let map_fd = |i: usize| maps.get(i).and_then(Option::as_ref).map(|m| m.as_fd().as_raw_fd());
     let mut programs = Vec::new();
     for p in model.programs.iter().filter(|p| p.autoload) {
-        programs.push(load_program(&model, p, btf_fd.as_ref(), &map_fd, &mut kernel, &externs)?);
+        programs.push(load_program(&model, p, btf_fd.as_ref(), &map_fd, &mut kernel, &externs, &ops_targets)?);
+    }
+    for (i, k) in ops {
+        let registry = kernel.live()?;
+        let m = &model.maps[i];
+        let local = model
+            .btf
+            .as_deref()
+            .ok_or_else(|| Error::Program { program: m.name.clone(), why: "struct_ops without BTF".into() })?;
+        let fd_of = |name: &str| programs.iter().find(|p| p.name == name).map(|p| p.as_fd().as_raw_fd());
+        let value = struct_ops::value(&registry, local, &k, m, &fd_of)?;
+        let link = matches!(m.kind, MapKind::StructOps { link: true, .. });
+        let mut flags = m.def.map_flags;
+        if link {
+            flags |= uapi::BPF_F_LINK;
+        }
+        if k.module.is_some() {
+            flags |= uapi::BPF_F_VTYPE_BTF_OBJ_FD;
+        }
+        let params = MapCreate {
+            map_type: MapType::STRUCT_OPS.0,
+            key_size: 4,
+            value_size: k.wrapper_size,
+            max_entries: 1,
+            map_flags: flags,
+            name: &m.kernel_name,
+            btf_fd: btf_fd.as_ref().map(|fd| fd.as_fd()),
+            btf_vmlinux_value_type_id: k.wrapper_id,
+            value_type_btf_obj_fd: k.module.as_ref().map(|md| md.fd.as_fd()),
+            ..Default::default()
+        };
+        let def = MapDef { value_size: k.wrapper_size, map_flags: flags, ..m.def.clone() };
+        let fd = MapFd::create(&params).map_err(|e| map_error(&m.name, e, &def))?;
+        let map = Map {
+            name: m.name.clone(),
+            kind: m.kind.clone(),
+            fd,
+            mmap: None,
+            reused: false,
+            struct_ops: Some(StructOpsValue { link, value }),
+        };
+        // A link map takes its value now and registers when the link is made; a plain one
+        // registers when its value is written (at attach).
+        if link {
+            map.write_struct_ops_value()?;
+        }
+        maps[i] = Some(map);
     }
     // Program array initializers.
     for (m, created) in model.maps.iter().zip(&maps) {
@@ -213,13 +274,6 @@ fn map_error(name: &str, source: std::io::Error, def: &MapDef) -> Error {
 }
 
 fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) -> Result<Map> {
-    if let MapKind::StructOps { type_name, .. } = &m.kind {
-        return Err(Error::MapCreate {
-            map: m.name.clone(),
-            source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
-            hint: format!(" (struct_ops map of {type_name}: struct_ops registration is not implemented yet)"),
-        });
-    }
     if m.def.pinning == Pinning::ByName {
         if let Some(map) = reuse_pinned(m, &pin_root.join(&m.name))? {
             return Ok(map);
@@ -247,7 +301,7 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) ->
     params.inner_map_fd = inner.as_ref().map(|fd| fd.as_fd());
     let fd = MapFd::create(&params).map_err(|e| map_error(&m.name, e, def))?;
     drop(inner);
-    let mut map = Map { name: m.name.clone(), kind: m.kind.clone(), fd, mmap: None, reused: false };
+    let mut map = Map { name: m.name.clone(), kind: m.kind.clone(), fd, mmap: None, reused: false, struct_ops: None };
     if let MapKind::Data(kind) = &m.kind {
         let key = 0u32.to_ne_bytes();
         if m.data.len() != map.fd.value_size() as usize {
@@ -315,7 +369,7 @@ fn reuse_pinned(m: &bpfkit_obj::Map, path: &Path) -> Result<Option<Map>> {
             ),
         });
     }
-    Ok(Some(Map { name: m.name.clone(), kind: m.kind.clone(), fd, mmap: None, reused: true }))
+    Ok(Some(Map { name: m.name.clone(), kind: m.kind.clone(), fd, mmap: None, reused: true, struct_ops: None }))
 }
 
 /// The verifier log in `buf` up to its NUL.
@@ -331,6 +385,7 @@ fn load_program(
     map_fd: &dyn Fn(usize) -> Option<i32>,
     kernel: &mut KernelTypes<'_>,
     externs: &Externs,
+    ops_targets: &HashMap<String, struct_ops::OpsTarget>,
 ) -> Result<Program> {
     let fail = |why: String| Error::Program { program: p.name.clone(), why };
     let kind = p.kind.clone().ok_or_else(|| {
@@ -351,8 +406,20 @@ fn load_program(
     let mut bound = p.bind_maps(map_fd)?;
     let fd_array = externs.patch(&p.name, &mut bound.insns, &bound.unresolved_externs)?;
     let insns: Vec<u8> = bound.insns.iter().flat_map(|i| i.to_le_bytes()).collect();
-    let target =
-        if target::needs_btf_target(&kind) { Some(target::resolve(&p.name, &kind, &*kernel.live()?)?) } else { None };
+    let target = if target::needs_btf_target(&kind) {
+        Some(target::resolve(&p.name, &kind, &*kernel.live()?)?)
+    } else if kind.prog_type == bpfkit_obj::ProgramType::STRUCT_OPS {
+        let t = ops_targets.get(&p.name).ok_or_else(|| {
+            fail(format!("SEC(\"{}\"): a struct_ops program that no struct_ops map of the object uses", p.section))
+        })?;
+        Some(target::BtfTarget { id: t.ops_id, module: t.module.clone() })
+    } else {
+        None
+    };
+    let expected_attach_type = match ops_targets.get(&p.name) {
+        Some(t) if kind.prog_type == bpfkit_obj::ProgramType::STRUCT_OPS => t.member_index,
+        _ => kind.expected_attach_type.map_or(0, |t| t.0),
+    };
     let license = CString::new(model.license.as_str()).map_err(|_| fail("license string contains NUL".into()))?;
     let (func_info, line_info): (Vec<bpf_func_info>, Vec<bpf_line_info>) = if btf_fd.is_some() {
         (
@@ -379,7 +446,7 @@ fn load_program(
     }
     let params = ProgLoad {
         prog_type: kind.prog_type.0,
-        expected_attach_type: kind.expected_attach_type.map_or(0, |t| t.0),
+        expected_attach_type,
         name: &p.name,
         insns: &insns,
         license: &license,

@@ -30,6 +30,17 @@ pub struct Map {
     pub(crate) mmap: Option<MapMmap>,
     /// Whether it was reused from a pin instead of created.
     pub(crate) reused: bool,
+    /// For a struct_ops map: how it registers and the value that registers it.
+    pub(crate) struct_ops: Option<StructOpsValue>,
+}
+
+/// The kernel value of a struct_ops map.
+#[derive(Debug, Clone)]
+pub(crate) struct StructOpsValue {
+    /// Registered through a BPF link (`.struct_ops.link`).
+    pub link: bool,
+    /// The wrapper struct with program fds in it.
+    pub value: Vec<u8>,
 }
 
 impl Map {
@@ -171,6 +182,40 @@ impl Map {
     /// two) per CPU.
     pub fn perf_buffer(&self, pages: usize) -> Result<crate::perfbuf::PerfBuffer> {
         crate::perfbuf::PerfBuffer::new(self, pages)
+    }
+
+    /// Registers a struct_ops map with the kernel: through a BPF link for `.struct_ops.link`
+    /// maps (live-swappable with [`Link::update_map`](crate::Link::update_map)), else by writing
+    /// its value. Dropping the returned link unregisters it.
+    pub fn attach_struct_ops(&self) -> Result<crate::Link> {
+        let state = self.struct_ops.as_ref().ok_or_else(|| Error::Attach {
+            program: self.name.clone(),
+            target: None,
+            why: "not a struct_ops map".into(),
+        })?;
+        let fail = |why: String| Error::Attach { program: self.name.clone(), target: Some("struct_ops".into()), why };
+        if state.link {
+            let create = sys::LinkCreate {
+                prog: self.fd.as_fd(),
+                target: sys::LinkTarget::Fd(None),
+                attach_type: sys::uapi::BPF_STRUCT_OPS,
+                flags: 0,
+                iter_info: &[],
+                target_btf_id: 0,
+            };
+            let fd = sys::link_create(&create).map_err(|e| fail(format!("BPF_LINK_CREATE: {e}")))?;
+            Ok(crate::Link::new(&self.name, crate::link::LinkKind::Bpf(fd)))
+        } else {
+            self.write_struct_ops_value().map_err(|e| fail(e.to_string()))?;
+            let map = self.fd.as_fd().try_clone_to_owned().map_err(|e| fail(e.to_string()))?;
+            Ok(crate::Link::new(&self.name, crate::link::LinkKind::StructOps { map }))
+        }
+    }
+
+    /// Writes the struct_ops value (element 0).
+    pub(crate) fn write_struct_ops_value(&self) -> Result<()> {
+        let value = self.struct_ops.as_ref().map(|s| s.value.clone()).unwrap_or_default();
+        self.op("register struct_ops", self.fd.update(&0u32.to_ne_bytes(), &value, BPF_ANY))
     }
 
     fn check_size<T>(&self, op: &'static str, size: u32) -> Result<()> {
