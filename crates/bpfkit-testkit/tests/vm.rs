@@ -31,6 +31,7 @@ const GUEST_TESTS: &[GuestTest] = &[
     GuestTest { name: "loader_kprobes", run: loader_kprobes },
     GuestTest { name: "loader_core_modules", run: loader_core_modules },
     GuestTest { name: "loader_module_externs", run: loader_module_externs },
+    GuestTest { name: "loader_testmod_struct_ops", run: loader_testmod_struct_ops },
     GuestTest { name: "deliberate_failure", run: deliberate_failure },
 ];
 
@@ -635,6 +636,46 @@ fn loader_module_externs() -> Result<(), String> {
     if after != before {
         return Err(format!("fds grew from {before} to {after}"));
     }
+    Ok(())
+}
+
+/// bpfkit registers the test module's own struct_ops type (found in module BTF, value type fd
+/// passed): the module's trigger calls the BPF implementation and returns what it computes
+/// (its programs use the module's kfuncs, per-CPU variables and CO-RE on module types); after
+/// the link drops, the module sees the ops unregistered.
+fn loader_testmod_struct_ops() -> Result<(), String> {
+    let sysfs = "/sys/kernel/bpfkit_testmod";
+    let read = |file: &str| {
+        std::fs::read_to_string(format!("{sysfs}/{file}"))
+            .map(|s| s.trim().to_owned())
+            .map_err(|e| format!("{sysfs}/{file}: {e}"))
+    };
+    let obj = bpfkit::OpenObject::open(GUEST_TESTMOD_OPS).and_then(|o| o.load()).map_err(|e| e.to_string())?;
+    let map = obj
+        .maps()
+        .find(|m| matches!(m.kind(), bpfkit::bpfkit_obj::MapKind::StructOps { .. }))
+        .ok_or("no struct_ops map")?;
+    let link = map.attach_struct_ops().map_err(|e| e.to_string())?;
+    let active = read("active")?;
+    println!("registered {} with bpfkit: {sysfs}/active = {active}", map.name());
+    if !active.starts_with('1') {
+        return Err(format!("the module sees no ops registered (active: {active})"));
+    }
+    std::fs::write(format!("{sysfs}/trigger"), "6 7").map_err(|e| format!("{sysfs}/trigger: {e}"))?;
+    let result = read("result")?;
+    println!("trigger 6 7 -> result {result} (the BPF compute() returns a + b + 100 + a * b = 155)");
+    if result != "155" {
+        return Err(format!("trigger result {result}, expected 155"));
+    }
+    drop(link);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while read("active")?.starts_with('1') {
+        if std::time::Instant::now() > deadline {
+            return Err("ops still registered 5 s after the link was dropped".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    println!("link dropped -> {sysfs}/active: {}", read("active")?);
     Ok(())
 }
 
