@@ -134,6 +134,66 @@ impl OpenObject {
         self.externs.modules.insert(symbol.to_owned(), module.to_owned());
     }
 
+    /// The bytes of member `member` of struct_ops variable `map` (its initial value, as the
+    /// object defines it or as changed since).
+    pub fn struct_ops_field(&self, map: &str, member: &str) -> Result<&[u8]> {
+        let (m, off, size) = self.struct_ops_member(map, member)?;
+        let m = &self.model.maps[m];
+        m.data.get(off..off + size).ok_or_else(|| Error::not_found("struct_ops member", member, []))
+    }
+
+    /// Sets member `member` (a scalar or array such as `name`, `flags`, `timeout_ms`) of
+    /// struct_ops variable `map` before load; `value` must have the member's size.
+    pub fn set_struct_ops_field(&mut self, map: &str, member: &str, value: &[u8]) -> Result<()> {
+        let (m, off, size) = self.struct_ops_member(map, member)?;
+        if value.len() != size {
+            return Err(Error::MapOp {
+                map: map.to_owned(),
+                op: "set struct_ops member",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("{member} is {size} bytes, got {}", value.len()),
+                ),
+            });
+        }
+        self.model.maps[m].data[off..off + size].copy_from_slice(value);
+        Ok(())
+    }
+
+    /// Points function member `member` of struct_ops variable `map` at `program` (a struct_ops
+    /// program of the object), or clears it (`None`), before load.
+    pub fn set_struct_ops_program(&mut self, map: &str, member: &str, program: Option<&str>) -> Result<()> {
+        let (m, off, _) = self.struct_ops_member(map, member)?;
+        if let Some(p) = program {
+            self.program_mut(p)?;
+        }
+        let bpfkit_obj::MapKind::StructOps { funcs, .. } = &mut self.model.maps[m].kind else {
+            return Err(Error::not_found("struct_ops map", map, []));
+        };
+        funcs.retain(|f| f.member != member);
+        if let Some(p) = program {
+            funcs.push(bpfkit_obj::OpsFunc { member: member.to_owned(), offset: off as u32, program: p.to_owned() });
+        }
+        Ok(())
+    }
+
+    /// (map index, byte offset, size) of a struct_ops variable's member, by name.
+    fn struct_ops_member(&self, map: &str, member: &str) -> Result<(usize, usize, usize)> {
+        let index = self
+            .model
+            .maps
+            .iter()
+            .position(|m| m.name == map && matches!(m.kind, bpfkit_obj::MapKind::StructOps { .. }))
+            .ok_or_else(|| Error::not_found("struct_ops map", map, self.model.maps.iter().map(|m| m.name.as_str())))?;
+        let btf = self.model.btf.as_deref().ok_or_else(|| Error::not_found("BTF of struct_ops map", map, []))?;
+        let ty = self.model.maps[index].def.btf_value_type.ok_or_else(|| Error::not_found("BTF type of", map, []))?;
+        let found = btf.find_member(ty, member)?.ok_or_else(|| Error::not_found("struct_ops member", member, []))?;
+        let parent = btf.type_by_id(found.parent)?;
+        let m = parent.members().get(found.index).ok_or_else(|| Error::not_found("struct_ops member", member, []))?;
+        let size = btf.size_of(m.ty)? as usize;
+        Ok((index, (found.bit_offset / 8) as usize, size))
+    }
+
     /// The object's externs (`__ksym` kfuncs and variables, `__kconfig` values).
     pub fn externs(&self) -> &[bpfkit_obj::Extern] {
         &self.model.externs

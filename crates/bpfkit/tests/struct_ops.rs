@@ -153,3 +153,30 @@ fn unknown_ops_types_and_unused_programs_are_named() {
     let e = open.load().unwrap_err().to_string();
     assert!(e.contains("no struct_ops map of the object uses"), "{e}");
 }
+
+#[test]
+fn the_ops_value_can_be_changed_before_load() {
+    if !ready("the_ops_value_can_be_changed_before_load") {
+        return;
+    }
+    let _serial = serial();
+    let mut open = OpenObject::open(fixture("tcp_cc")).unwrap();
+    assert_eq!(&open.struct_ops_field(NAME, "name").unwrap()[..12], b"bpfkit_reno\0");
+    let mut name = [0u8; 16];
+    name[..12].copy_from_slice(b"bpfkit_reno2");
+    open.set_struct_ops_field(NAME, "name", &name).unwrap();
+    assert!(open.set_struct_ops_field(NAME, "name", b"short").is_err());
+    // `init` is optional for TCP congestion controls: cleared, it never runs.
+    open.set_struct_ops_program(NAME, "init", None).unwrap();
+    open.program_mut("bpfkit_reno_init").unwrap().autoload = false;
+    let obj = open.load().unwrap();
+    let link = obj.map(NAME).unwrap().attach_struct_ops().unwrap();
+    let listed = std::fs::read_to_string(AVAILABLE).unwrap();
+    assert!(listed.split_whitespace().any(|n| n == "bpfkit_reno2"), "{listed}");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    set_congestion(&stream, "bpfkit_reno2").unwrap();
+    drop(stream);
+    assert_eq!(obj.global_as::<u64>("inits").unwrap(), 0);
+    drop(link);
+}
