@@ -852,6 +852,36 @@ impl<'d> Parser<'d> {
     }
 
     /// `__array(values, ...)` initializers: relocations in `.maps` at a map's `values` slots.
+    /// The `R_BPF_64_ABS64` relocations of data section `index` (`.maps`, `.struct_ops*`), each
+    /// with the symbol it points to, the map whose variable holds it, and its byte offset inside
+    /// that variable: how map initializers and struct_ops members name other objects.
+    fn data_relocs(
+        &self,
+        index: usize,
+        map_at: &HashMap<(usize, u64), usize>,
+        what: &str,
+    ) -> Result<Vec<(u64, &Sym, usize, u64)>> {
+        let name = self.section_name(index).to_owned();
+        let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { return Ok(Vec::new()) };
+        let mut starts: Vec<(u64, usize)> =
+            map_at.iter().filter(|((s, _), _)| *s == index).map(|((_, off), &m)| (*off, m)).collect();
+        starts.sort_unstable();
+        let mut out = Vec::new();
+        for (offset, reloc) in section.relocations() {
+            let sym = self.reloc_symbol(&name, offset, &reloc)?;
+            let err = |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.clone(), why };
+            if !matches!(reloc.flags(), RelocationFlags::Elf { r_type: R_BPF_64_ABS64 }) {
+                return Err(err(format!("unexpected relocation type {:?} in {name}", reloc.flags())));
+            }
+            let pos = starts.partition_point(|(start, _)| *start <= offset);
+            let Some(&(start, map)) = pos.checked_sub(1).and_then(|p| starts.get(p)) else {
+                return Err(err(format!("not inside any {what}")));
+            };
+            out.push((offset, sym, map, offset - start));
+        }
+        Ok(out)
+    }
+
     /// The programs struct_ops variables point to: relocations in the `.struct_ops*` sections,
     /// each at a function pointer member of one variable.
     fn struct_ops_funcs(
@@ -863,31 +893,19 @@ impl<'d> Parser<'d> {
     ) -> Result<()> {
         for index in self.sections_with(|r| matches!(r, Role::StructOps { .. })) {
             let name = self.section_name(index).to_owned();
-            let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { continue };
-            let mut starts: Vec<(u64, usize)> =
-                map_at.iter().filter(|((s, _), _)| *s == index).map(|((_, off), &m)| (*off, m)).collect();
-            starts.sort_unstable();
-            for (offset, reloc) in section.relocations() {
-                let sym = self.reloc_symbol(&name, offset, &reloc)?;
+            for (offset, sym, map, rel) in self.data_relocs(index, map_at, "struct_ops variable")? {
                 let err =
                     |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.clone(), why };
-                if !matches!(reloc.flags(), RelocationFlags::Elf { r_type: R_BPF_64_ABS64 }) {
-                    return Err(err(format!("unexpected relocation type {:?} in {name}", reloc.flags())));
-                }
-                let pos = starts.partition_point(|(start, _)| *start <= offset);
-                let Some(&(start, map)) = pos.checked_sub(1).and_then(|p| starts.get(p)) else {
-                    return Err(err("not inside any struct_ops variable".into()));
-                };
                 if !programs.iter().any(|p| p.name == sym.name) {
                     return Err(err(format!("points to {}, which is not a program of the object", sym.name)));
                 }
-                let rel = u32::try_from(offset - start).map_err(|_| err("offset out of range".into()))?;
+                let rel = u32::try_from(rel).map_err(|_| err("offset out of range".into()))?;
                 let btf = btf.ok_or_else(|| err("no BTF".into()))?;
                 let ty = maps[map].def.btf_value_type.ok_or_else(|| err("struct_ops map without a type".into()))?;
                 let t = btf.type_by_id(ty).map_err(|e| err(e.to_string()))?;
                 let member = t
                     .members()
-                    .find(|m| m.bit_offset() == rel * 8)
+                    .find(|m| u64::from(m.bit_offset()) == u64::from(rel) * 8)
                     .ok_or_else(|| err(format!("byte {rel} of {} is not the start of a member", maps[map].name)))?;
                 let member = btf.str_at(member.name_off).map_err(|e| err(e.to_string()))?.to_owned();
                 if let MapKind::StructOps { funcs, .. } = &mut maps[map].kind {
@@ -907,26 +925,13 @@ impl<'d> Parser<'d> {
     ) -> Result<()> {
         for index in self.sections_with(|r| *r == Role::Maps) {
             let name = self.section_name(index).to_owned();
-            let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { continue };
-            let mut starts: Vec<(u64, usize)> =
-                map_at.iter().filter(|((s, _), _)| *s == index).map(|((_, off), &m)| (*off, m)).collect();
-            starts.sort_unstable();
-            for (offset, reloc) in section.relocations() {
-                let sym = self.reloc_symbol(&name, offset, &reloc)?;
+            for (offset, sym, outer, rel) in self.data_relocs(index, map_at, "map definition")? {
                 let err =
                     |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.clone(), why };
-                if !matches!(reloc.flags(), RelocationFlags::Elf { r_type: R_BPF_64_ABS64 }) {
-                    return Err(err(format!("unexpected relocation type {:?} in .maps", reloc.flags())));
-                }
-                let pos = starts.partition_point(|(start, _)| *start <= offset);
-                let Some(&(start, outer)) = pos.checked_sub(1).and_then(|p| starts.get(p)) else {
-                    return Err(err("not inside any map definition".into()));
-                };
                 let map = &maps[outer];
                 let Some(&values_offset) = values_offsets.get(&outer) else {
                     return Err(err(format!("initializer for map {} which has no `values` member", map.name)));
                 };
-                let rel = offset - start;
                 if rel < values_offset as u64 || (rel - values_offset as u64) % 8 != 0 {
                     return Err(err(format!("initializer at byte {rel} of map {} is not a `values` slot", map.name)));
                 }

@@ -202,7 +202,10 @@ pub(crate) fn value(
         if ksize as usize != size {
             return Err(err(&map.name, format!("member {name} is {size} bytes here and {ksize} in the kernel")));
         }
-        let slot = value.get_mut(at..at + size).ok_or_else(|| err(&map.name, "kernel member outside the value"))?;
+        let slot = at
+            .checked_add(size)
+            .and_then(|end| value.get_mut(at..end))
+            .ok_or_else(|| err(&map.name, "kernel member outside the value"))?;
         slot.copy_from_slice(bytes);
     }
     Ok(value)
