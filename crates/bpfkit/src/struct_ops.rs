@@ -176,8 +176,10 @@ pub(crate) fn value(
         let name = local.str_at(m.name_off)?;
         let off = (m.bit_offset() / 8) as usize;
         let size = local.size_of(m.ty)? as usize;
-        let bytes =
-            map.data.get(off..off + size).ok_or_else(|| err(&map.name, format!("member {name} outside the data")))?;
+        let bytes = off
+            .checked_add(size)
+            .and_then(|end| map.data.get(off..end))
+            .ok_or_else(|| err(&map.name, format!("member {name} outside the data")))?;
         let func = funcs.iter().find(|f| f.member == name);
         let Some(&(_, koff, kty, ksize)) = members.get(name) else {
             if func.is_some() || bytes.iter().any(|&b| b != 0) {
