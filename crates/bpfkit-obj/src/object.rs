@@ -226,8 +226,9 @@ impl<'d> Parser<'d> {
                 Role::Maps
             } else if name == "maps" {
                 Role::LegacyMaps
-            } else if name == ".struct_ops" || name == ".struct_ops.link" {
-                Role::StructOps { link: name == ".struct_ops.link" }
+            } else if matches!(name.strip_prefix('?').unwrap_or(name), ".struct_ops" | ".struct_ops.link") {
+                // `?.struct_ops*`: maps created only when asked for.
+                Role::StructOps { link: name.ends_with(".struct_ops.link") }
             } else if let Some(kind) = data_kind(name, section.kind()) {
                 Role::Data(kind)
             } else {
@@ -661,7 +662,7 @@ impl<'d> Parser<'d> {
                     inner: None,
                     slots: Vec::new(),
                     data: bytes.to_vec(),
-                    autocreate: true,
+                    autocreate: !name.starts_with('?'),
                 });
             }
         }
@@ -836,7 +837,8 @@ impl<'d> Parser<'d> {
                 programs.push(Program {
                     name: func.name.clone(),
                     section: section.name.clone(),
-                    kind: ProgramSection::parse(&section.name),
+                    // `SEC("?name")`: a program loaded only when asked for (libbpf's convention).
+                    kind: ProgramSection::parse(section.name.strip_prefix('?').unwrap_or(&section.name)),
                     insns: linked.insns,
                     relocs: linked.relocs,
                     func_info: linked.ext.func_info,
@@ -844,7 +846,7 @@ impl<'d> Parser<'d> {
                     core_relos: linked.ext.core_relos,
                     functions: linked.functions,
                     global: func.global,
-                    autoload: true,
+                    autoload: !section.name.starts_with('?'),
                 });
             }
         }

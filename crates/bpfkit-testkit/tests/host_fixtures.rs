@@ -51,6 +51,17 @@ const FIXTURES: &[(&str, HostCheck)] = &[
     ("core", HostCheck::LoadAll),
     ("core_modules", HostCheck::LoadAll),
     (
+        "externs_modules",
+        HostCheck::VmOnly("calls nf_conntrack's and bpfkit_testmod's kfuncs (modules the host cannot load)"),
+    ),
+    (
+        "optional",
+        HostCheck::HostRefuses {
+            error: "can't pin program that wasn't loaded",
+            why: "bpftool loadall pins every program, and a ? program is not loaded by default",
+        },
+    ),
+    (
         "externs",
         HostCheck::HostRefuses {
             error: "extern (func ksym) 'bpfkit_missing_kfunc': not found in kernel or module BTFs",

@@ -158,7 +158,19 @@ pub(crate) fn load(
     }
     let map_fd = |i: usize| maps.get(i).and_then(Option::as_ref).map(|m| m.as_fd().as_raw_fd());
     let mut programs = Vec::new();
-    for p in model.programs.iter().filter(|p| p.autoload) {
+    // struct_ops programs that only maps left uncreated (`?.struct_ops`) use are not loaded,
+    // as libbpf does: they would have nothing to attach to.
+    let only_in_disabled: HashSet<&str> = model
+        .maps
+        .iter()
+        .filter(|m| !m.autocreate)
+        .flat_map(|m| match &m.kind {
+            MapKind::StructOps { funcs, .. } => funcs.iter().map(|f| f.program.as_str()).collect(),
+            _ => Vec::new(),
+        })
+        .filter(|p| !ops_targets.contains_key(*p))
+        .collect();
+    for p in model.programs.iter().filter(|p| p.autoload && !only_in_disabled.contains(p.name.as_str())) {
         programs.push(load_program(&model, p, btf_fd.as_ref(), &map_fd, &mut kernel, &externs, &ops_targets)?);
     }
     for (i, k) in ops {

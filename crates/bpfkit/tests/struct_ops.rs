@@ -148,10 +148,11 @@ fn unknown_ops_types_and_unused_programs_are_named() {
     }
     let e = open.load().unwrap_err().to_string();
     assert!(e.contains("tcp_congestion_opz") && e.contains("tcp_congestion_ops"), "{e}");
+    // A struct_ops program no ops map points to (init, unbound here) has nothing to attach to.
     let mut open = OpenObject::open(fixture("tcp_cc")).unwrap();
-    open.map_mut(NAME).unwrap().autocreate = false;
+    open.set_struct_ops_program(NAME, "init", None).unwrap();
     let e = open.load().unwrap_err().to_string();
-    assert!(e.contains("no struct_ops map of the object uses"), "{e}");
+    assert!(e.contains("bpfkit_reno_init") && e.contains("no struct_ops map of the object uses"), "{e}");
 }
 
 #[test]
@@ -178,5 +179,30 @@ fn the_ops_value_can_be_changed_before_load() {
     set_congestion(&stream, "bpfkit_reno2").unwrap();
     drop(stream);
     assert_eq!(obj.global_as::<u64>("inits").unwrap(), 0);
+    drop(link);
+}
+
+#[test]
+fn question_mark_sections_load_only_when_asked() {
+    if !ready("question_mark_sections_load_only_when_asked") {
+        return;
+    }
+    let _serial = serial();
+    let open = OpenObject::open(fixture("optional")).unwrap();
+    assert!(!open.model().program("optional_on").unwrap().autoload);
+    assert!(!open.model().map("optional_cc").unwrap().autocreate);
+    let obj = open.load().expect("load with the defaults");
+    let loaded: Vec<&str> = obj.programs().map(|p| p.name()).collect();
+    assert_eq!(loaded, ["always_on"]);
+    assert!(obj.map("optional_cc").is_err());
+
+    let mut open = OpenObject::open(fixture("optional")).unwrap();
+    open.program_mut("optional_on").unwrap().autoload = true;
+    open.map_mut("optional_cc").unwrap().autocreate = true;
+    let obj = open.load().expect("load everything");
+    assert_eq!(obj.programs().count(), 5);
+    let link = obj.map("optional_cc").unwrap().attach_struct_ops().unwrap();
+    let listed = std::fs::read_to_string(AVAILABLE).unwrap();
+    assert!(listed.split_whitespace().any(|n| n == "bpfkit_opt"), "{listed}");
     drop(link);
 }
