@@ -32,6 +32,8 @@ const GUEST_TESTS: &[GuestTest] = &[
     GuestTest { name: "loader_core_modules", run: loader_core_modules },
     GuestTest { name: "loader_module_externs", run: loader_module_externs },
     GuestTest { name: "loader_testmod_struct_ops", run: loader_testmod_struct_ops },
+    GuestTest { name: "sched_ext_fifo", run: sched_ext_fifo },
+    GuestTest { name: "sched_ext_abort", run: sched_ext_abort },
     GuestTest { name: "deliberate_failure", run: deliberate_failure },
 ];
 
@@ -99,6 +101,7 @@ fn host(args: &[String]) -> Result<(), String> {
         .file(GUEST_CORE_MODULES, cache::repo_root().join("bpf/core_modules.bpf.o"))
         .file(&boot_config, config)
         .file(GUEST_EXTERNS, cache::repo_root().join("bpf/externs.bpf.o"))
+        .file(GUEST_SCX_FIFO, cache::repo_root().join("bpf/scx_fifo.bpf.o"))
         .file(GUEST_EXTERNS_MODULES, cache::repo_root().join("bpf/externs_modules.bpf.o"))
         .args(guest_args)
         .run()
@@ -139,6 +142,8 @@ const GUEST_FENTRY: &str = "/test/bpf/fentry.bpf.o";
 const GUEST_ATTACH: &str = "/test/bpf/attach.bpf.o";
 /// Where the guest finds `bpf/core_modules.bpf.o`.
 const GUEST_CORE_MODULES: &str = "/test/bpf/core_modules.bpf.o";
+/// Where the guest finds `bpf/scx_fifo.bpf.o`.
+const GUEST_SCX_FIFO: &str = "/test/bpf/scx_fifo.bpf.o";
 /// Where the guest finds `bpf/externs.bpf.o`.
 const GUEST_EXTERNS: &str = "/test/bpf/externs.bpf.o";
 /// Where the guest finds `bpf/externs_modules.bpf.o`.
@@ -676,6 +681,99 @@ fn loader_testmod_struct_ops() -> Result<(), String> {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     println!("link dropped -> {sysfs}/active: {}", read("active")?);
+    Ok(())
+}
+
+/// Loads `bpf/scx_fifo.bpf.o` with the kernel's enum values filled in.
+fn scx_fifo(bad_dsq: u64) -> Result<bpfkit::Object, String> {
+    let e = |e: bpfkit::Error| e.to_string();
+    let mut open = bpfkit::OpenObject::open(GUEST_SCX_FIFO).map_err(e)?;
+    let filled = bpfkit::sched_ext::init_enums(&mut open).map_err(e)?;
+    let slice = open.model().global("__SCX_SLICE_DFL").map_err(|err| err.to_string())?.to_vec();
+    println!(
+        "init_enums: {filled} values, __SCX_SLICE_DFL = {}",
+        u64::from_le_bytes(slice.try_into().map_err(|_| "size")?)
+    );
+    open.set_global_as("bad_dsq", &bad_dsq).map_err(e)?;
+    open.load().map_err(e)
+}
+
+/// The FIFO scheduler runs the machine: attached, the kernel reports it enabled under its name;
+/// CPU-bound and sleeping workloads complete while its enqueue and dispatch counters grow; after
+/// detaching, sched_ext is disabled and the exit info says it was unregistered cleanly.
+fn sched_ext_fifo() -> Result<(), String> {
+    let e = |e: bpfkit::Error| e.to_string();
+    let sched = bpfkit::sched_ext::Scheduler::attach(scx_fifo(0)?).map_err(e)?;
+    let (state, ops) = (bpfkit::sched_ext::state().map_err(e)?, bpfkit::sched_ext::current_ops());
+    println!("attached: state {state}, root/ops {ops:?}");
+    if state != "enabled" || ops.as_deref() != Some("bpfkit_fifo") {
+        return Err(format!("expected enabled with ops bpfkit_fifo, got {state} / {ops:?}"));
+    }
+    let stat = |name: &str| sched.object().global_as::<u64>(name).map_err(e);
+    let before = (stat("enqueued")?, stat("dispatched")?);
+    let start = std::time::Instant::now();
+    let spinners: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let mut x = 0u64;
+                let t = std::time::Instant::now();
+                while t.elapsed() < std::time::Duration::from_millis(300) {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                }
+                x
+            })
+        })
+        .collect();
+    let sleeper = std::thread::spawn(|| {
+        for _ in 0..50 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    });
+    for s in spinners {
+        s.join().map_err(|_| "spinner panicked")?;
+    }
+    sleeper.join().map_err(|_| "sleeper panicked")?;
+    let after = (stat("enqueued")?, stat("dispatched")?);
+    println!(
+        "workloads done in {:.2?}: enqueued {} -> {}, dispatched {} -> {}, inits {}",
+        start.elapsed(),
+        before.0,
+        after.0,
+        before.1,
+        after.1,
+        stat("inits")?
+    );
+    if after.0 <= before.0 || after.1 <= before.1 {
+        return Err("the scheduler's counters did not grow while tasks ran".into());
+    }
+    let info = sched.detach().map_err(e)?;
+    let state = bpfkit::sched_ext::state().map_err(e)?;
+    println!("detached: {info} (kind {}), state {state}", info.kind);
+    if !info.is_clean() || state != "disabled" {
+        return Err(format!("expected a clean unregistration and state disabled, got {info:?} / {state}"));
+    }
+    Ok(())
+}
+
+/// A scheduler that inserts tasks into a dispatch queue that does not exist is aborted by the
+/// kernel; the exit info carries the kernel's reason and the scheduler is gone, without hanging.
+fn sched_ext_abort() -> Result<(), String> {
+    let e = |e: bpfkit::Error| e.to_string();
+    let sched = bpfkit::sched_ext::Scheduler::attach(scx_fifo(0xbad0_0000)?).map_err(e)?;
+    let info =
+        sched.wait(std::time::Duration::from_secs(10)).map_err(e)?.ok_or("the kernel did not abort the scheduler")?;
+    println!("aborted: {info} (kind {})", info.kind);
+    if info.is_clean() || !(info.msg.contains("bad00000") || info.reason.contains("error")) {
+        return Err(format!("expected an error exit naming the bad queue, got {info:?}"));
+    }
+    drop(sched);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while bpfkit::sched_ext::state().map_err(e)? != "disabled" {
+        if std::time::Instant::now() > deadline {
+            return Err("sched_ext still not disabled 5 s after the abort".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     Ok(())
 }
 

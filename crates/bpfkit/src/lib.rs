@@ -36,6 +36,7 @@ mod perfbuf;
 mod pin;
 mod program;
 pub mod ringbuf;
+pub mod sched_ext;
 mod struct_ops;
 pub mod sys;
 mod target;

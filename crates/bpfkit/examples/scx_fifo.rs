@@ -1,0 +1,54 @@
+//! Runs the `scx_fifo` sched_ext scheduler (bpf/scx_fifo.bpf.c) from Rust: loads it with the
+//! kernel's enum values filled in, registers it, prints its stats once a second, and unregisters
+//! it after `SECONDS` (default 5) or when the kernel ends it; prints the exit info the way the
+//! scx tools do and exits non-zero if the kernel aborted the scheduler.
+//!
+//! ```text
+//! scx_fifo [SECONDS] [--bad-dsq]    (as root, on a kernel with sched_ext)
+//! ```
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bpfkit::sched_ext::{self, Scheduler};
+
+fn run() -> Result<bool, bpfkit::Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let seconds: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(5);
+    let path = std::env::var("SCX_FIFO_OBJECT")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../bpf/scx_fifo.bpf.o").to_owned());
+    let mut open = bpfkit::OpenObject::open(path)?;
+    let filled = sched_ext::init_enums(&mut open)?;
+    if args.iter().any(|a| a == "--bad-dsq") {
+        open.set_global_as("bad_dsq", &0xbad0_0000u64)?;
+    }
+    let sched = Scheduler::attach(open.load()?)?;
+    println!(
+        "{} enum values from kernel BTF; state {}, ops {:?}",
+        filled,
+        sched_ext::state()?,
+        sched_ext::current_ops()
+    );
+    let stat = |name: &str| sched.object().global_as::<u64>(name).unwrap_or(0);
+    for second in 1..=seconds {
+        if let Some(info) = sched.wait(Duration::from_secs(1))? {
+            println!("{info}");
+            return Ok(info.is_clean());
+        }
+        println!("{second:>3}s  enqueued {:>8}  dispatched {:>8}", stat("enqueued"), stat("dispatched"));
+    }
+    let info = sched.detach()?;
+    println!("{info}");
+    Ok(info.is_clean())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("scx_fifo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
