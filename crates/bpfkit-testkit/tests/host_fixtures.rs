@@ -81,6 +81,7 @@ const FIXTURES: &[(&str, HostCheck)] = &[
     ("minimal", HostCheck::GetpidCounter("counts")),
     ("net", HostCheck::PacketRuns(NET_RUNS)),
     ("scx_fifo", HostCheck::VmOnly("a sched_ext scheduler (the host kernel has no sched_ext)")),
+    ("scx_vtime", HostCheck::VmOnly("a sched_ext scheduler (the host kernel has no sched_ext)")),
     ("tcp_cc", HostCheck::TcpCongestion("bpfkit_reno")),
     ("testmod_ops", HostCheck::VmOnly("uses bpfkit_testmod's BTF (module not loadable on the host)")),
 ];

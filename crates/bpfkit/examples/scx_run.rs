@@ -1,10 +1,12 @@
-//! Runs the `scx_fifo` sched_ext scheduler (bpf/scx_fifo.bpf.c) from Rust: loads it with the
+//! Runs one of the project's sched_ext schedulers from Rust: `fifo` (bpf/scx_fifo.bpf.c, one
+//! global FIFO queue) or `vtime` (bpf/scx_vtime.bpf.c, weighted virtual time). Loads it with the
 //! kernel's enum values filled in, registers it, prints its stats once a second, and unregisters
 //! it after `SECONDS` (default 5) or when the kernel ends it; prints the exit info the way the
-//! scx tools do and exits non-zero if the kernel aborted the scheduler.
+//! scx tools do and exits non-zero if the kernel aborted the scheduler (`--bad-dsq` makes the
+//! FIFO scheduler read a queue that does not exist, which the kernel aborts).
 //!
 //! ```text
-//! scx_fifo [SECONDS] [--bad-dsq]    (as root, on a kernel with sched_ext)
+//! scx_run [fifo|vtime] [SECONDS] [--bad-dsq]    (as root, on a kernel with sched_ext)
 //! ```
 
 use std::process::ExitCode;
@@ -15,8 +17,8 @@ use bpfkit::sched_ext::{self, Scheduler};
 fn run() -> Result<bool, bpfkit::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let seconds: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(5);
-    let path = std::env::var("SCX_FIFO_OBJECT")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../bpf/scx_fifo.bpf.o").to_owned());
+    let which = if args.iter().any(|a| a == "vtime") { "vtime" } else { "fifo" };
+    let path = format!("{}/../../bpf/scx_{which}.bpf.o", env!("CARGO_MANIFEST_DIR"));
     let mut open = bpfkit::OpenObject::open(path)?;
     let filled = sched_ext::init_enums(&mut open)?;
     if args.iter().any(|a| a == "--bad-dsq") {
@@ -47,7 +49,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("scx_fifo: {e}");
+            eprintln!("scx_run: {e}");
             ExitCode::FAILURE
         }
     }
