@@ -164,8 +164,11 @@ impl Vm {
         let started = Instant::now();
         let mut qemu = Command::new("qemu-system-x86_64");
         qemu.args([
+            // One host thread for both vCPUs: with multi-threaded TCG, the kernel's live code
+            // patching (int3-based text_poke, as when sched_ext flips its static keys) was seen
+            // to oops another vCPU racing through the patched code.
             "-accel",
-            "tcg",
+            "tcg,thread=single",
             "-cpu",
             "max",
             "-m",

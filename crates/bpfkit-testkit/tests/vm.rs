@@ -35,6 +35,7 @@ const GUEST_TESTS: &[GuestTest] = &[
     GuestTest { name: "sched_ext_fifo", run: sched_ext_fifo },
     GuestTest { name: "sched_ext_vtime", run: sched_ext_vtime },
     GuestTest { name: "sched_ext_abort", run: sched_ext_abort },
+    GuestTest { name: "sched_ext_example", run: sched_ext_example },
     GuestTest { name: "deliberate_failure", run: deliberate_failure },
 ];
 
@@ -104,6 +105,7 @@ fn host(args: &[String]) -> Result<(), String> {
         .file(GUEST_EXTERNS, cache::repo_root().join("bpf/externs.bpf.o"))
         .file(GUEST_SCX_FIFO, cache::repo_root().join("bpf/scx_fifo.bpf.o"))
         .file(GUEST_SCX_VTIME, cache::repo_root().join("bpf/scx_vtime.bpf.o"))
+        .files(scx_example(&me)?)
         .file(GUEST_EXTERNS_MODULES, cache::repo_root().join("bpf/externs_modules.bpf.o"))
         .args(guest_args)
         .run()
@@ -146,6 +148,20 @@ const GUEST_ATTACH: &str = "/test/bpf/attach.bpf.o";
 const GUEST_CORE_MODULES: &str = "/test/bpf/core_modules.bpf.o";
 /// Where the guest finds `bpf/scx_fifo.bpf.o`.
 const GUEST_SCX_FIFO: &str = "/test/bpf/scx_fifo.bpf.o";
+/// Where the guest finds the `scx_run` example (built by `cargo test` next to this binary).
+const GUEST_SCX_RUN: &str = "/test/scx_run";
+
+/// The `scx_run` example binary cargo built for this test run (`target/<profile>/examples/`).
+fn scx_example(me: &std::path::Path) -> Result<Vec<(String, std::path::PathBuf)>, String> {
+    let dir = me.parent().and_then(|d| d.parent()).ok_or("cannot locate the target directory")?;
+    let example = dir.join("examples/scx_run");
+    if example.is_file() {
+        Ok(vec![(GUEST_SCX_RUN.to_owned(), example)])
+    } else {
+        Err(format!("{} is missing: `cargo test` (or `cargo build -p bpfkit --examples`) builds it", example.display()))
+    }
+}
+
 /// Where the guest finds `bpf/scx_vtime.bpf.o`.
 const GUEST_SCX_VTIME: &str = "/test/bpf/scx_vtime.bpf.o";
 /// Where the guest finds `bpf/externs.bpf.o`.
@@ -794,6 +810,52 @@ fn sched_ext_abort() -> Result<(), String> {
             return Err("sched_ext still not disabled 5 s after the abort".into());
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// The `scx_run` example as a user runs it: each scheduler for 2 s with its stats printed every
+/// second and a clean exit (status 0); `--bad-dsq` aborted by the kernel, reported, status 1,
+/// without hanging; SIGINT ends a long run early with a clean unregistration.
+fn sched_ext_example() -> Result<(), String> {
+    let run = |args: &[&str]| -> Result<(std::process::ExitStatus, String), String> {
+        let out = std::process::Command::new(GUEST_SCX_RUN)
+            .args(args)
+            .env("SCX_OBJECT_DIR", "/test/bpf")
+            .output()
+            .map_err(|e| format!("{GUEST_SCX_RUN}: {e}"))?;
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        println!("$ scx_run {}\n{}", args.join(" "), text.trim_end());
+        Ok((out.status, text))
+    };
+    for which in ["fifo", "vtime"] {
+        let (status, text) = run(&[which, "2"])?;
+        if !status.success() || !text.contains("  2s  enqueued") || !text.contains("unregistered from user space") {
+            return Err(format!("scx_run {which} 2: {status}"));
+        }
+    }
+    let (status, text) = run(&["fifo", "10", "--bad-dsq"])?;
+    if status.code() != Some(1) || !text.contains("invalid DSQ ID") {
+        return Err(format!("scx_run --bad-dsq: expected exit status 1 with the kernel's reason, got {status}"));
+    }
+    let child = std::process::Command::new(GUEST_SCX_RUN)
+        .args(["fifo", "60"])
+        .env("SCX_OBJECT_DIR", "/test/bpf")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{GUEST_SCX_RUN}: {e}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("$ scx_run fifo 60, SIGINT after 2.5 s\n{}", text.trim_end());
+    if !out.status.success() || !text.contains("interrupted") || !text.contains("unregistered from user space") {
+        return Err(format!("SIGINT did not end the run cleanly: {}", out.status));
+    }
+    let state = bpfkit::sched_ext::state().map_err(|e| e.to_string())?;
+    if state != "disabled" {
+        return Err(format!("sched_ext is {state} after the example ended"));
     }
     Ok(())
 }

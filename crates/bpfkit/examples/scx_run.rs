@@ -5,6 +5,9 @@
 //! scx tools do and exits non-zero if the kernel aborted the scheduler (`--bad-dsq` makes the
 //! FIFO scheduler read a queue that does not exist, which the kernel aborts).
 //!
+//! Ctrl-C (or SIGTERM) ends it early, unregistering the scheduler first. The objects are read
+//! from `bpf/` of this checkout, or from `$SCX_OBJECT_DIR`.
+//!
 //! ```text
 //! scx_run [fifo|vtime] [SECONDS] [--bad-dsq]    (as root, on a kernel with sched_ext)
 //! ```
@@ -18,7 +21,11 @@ fn run() -> Result<bool, bpfkit::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let seconds: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(5);
     let which = if args.iter().any(|a| a == "vtime") { "vtime" } else { "fifo" };
-    let path = format!("{}/../../bpf/scx_{which}.bpf.o", env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::var("SCX_OBJECT_DIR").unwrap_or_else(|_| format!("{}/../../bpf", env!("CARGO_MANIFEST_DIR")));
+    let path = format!("{dir}/scx_{which}.bpf.o");
+    // Ctrl-C (or SIGTERM) ends the run early, after unregistering the scheduler.
+    let interrupts =
+        bpfkit::sys::signals::Interrupts::new().map_err(|e| bpfkit::Error::Sys { op: "signalfd".into(), source: e })?;
     let mut open = bpfkit::OpenObject::open(path)?;
     let filled = sched_ext::init_enums(&mut open)?;
     if args.iter().any(|a| a == "--bad-dsq") {
@@ -33,9 +40,13 @@ fn run() -> Result<bool, bpfkit::Error> {
     );
     let stat = |name: &str| sched.object().global_as::<u64>(name).unwrap_or(0);
     for second in 1..=seconds {
-        if let Some(info) = sched.wait(Duration::from_secs(1))? {
+        if let Some(info) = sched.wait(Duration::from_millis(200))? {
             println!("{info}");
             return Ok(info.is_clean());
+        }
+        if interrupts.wait(800).map_err(|e| bpfkit::Error::Sys { op: "wait for signals".into(), source: e })? {
+            println!("interrupted");
+            break;
         }
         println!("{second:>3}s  enqueued {:>8}  dispatched {:>8}", stat("enqueued"), stat("dispatched"));
     }

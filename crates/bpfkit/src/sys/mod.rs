@@ -31,6 +31,7 @@ mod obj;
 mod perf;
 pub mod pod;
 mod prog;
+pub mod signals;
 pub mod sock;
 
 use std::io;
