@@ -144,6 +144,9 @@ pub enum BtfError {
         /// The I/O error.
         error: std::io::Error,
     },
+    /// A compressed module file could not be decompressed (corrupt, or too large).
+    #[error("cannot decompress: {0}")]
+    Decompress(String),
     /// The writer was asked to emit something BTF cannot represent.
     #[error("cannot encode: {0}")]
     Encode(String),

@@ -38,6 +38,7 @@ mod error;
 mod header;
 mod kind;
 mod layout;
+mod module_file;
 mod names;
 mod resolve;
 mod types;
@@ -51,6 +52,7 @@ pub use error::{BtfError, HeaderFault, Result, TypeFault};
 pub use header::Header;
 pub use kind::{Info, Kind};
 pub use layout::{KindLayout, Layout};
+pub use module_file::{Compression, MAX_MODULE_SIZE, ModuleFile, decompress};
 pub use names::NameIndexKind;
 pub use resolve::{FoundMember, MAX_NESTING_DEPTH, MAX_RESOLVE_DEPTH};
 pub use types::{

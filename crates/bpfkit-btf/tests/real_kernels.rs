@@ -252,3 +252,45 @@ fn collect_ko(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// A real module of the sid corpus compressed as distributions ship it (xz, zstd, gzip, with
+/// the system's tools): `ModuleFile` reads each to the same `.BTF` as the plain file, which
+/// parses as split BTF on its vmlinux; cut short, each gives a typed error.
+#[test]
+fn compressed_modules_read_like_plain_ones() {
+    let Some(root) = corpus() else { return };
+    let dir = root.join("sid");
+    let plain = dir.join("modules/kernel/fs/btrfs/btrfs.ko");
+    let vmlinux = Arc::new(Btf::open(dir.join("vmlinux"), None).unwrap());
+    let reference = bpfkit_btf::ModuleFile::open(&plain).unwrap();
+    assert!(!reference.has_distilled_base());
+    let want = reference.btf_bytes().as_slice().to_vec();
+    let scratch = std::env::temp_dir().join(format!("bpfkit-ko-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    for (tool, ext, kind) in [
+        ("xz", "xz", bpfkit_btf::Compression::Xz),
+        ("zstd", "zst", bpfkit_btf::Compression::Zstd),
+        ("gzip", "gz", bpfkit_btf::Compression::Gzip),
+    ] {
+        let out = scratch.join(format!("btrfs.ko.{ext}"));
+        let file = std::fs::File::create(&out).unwrap();
+        let status = Command::new(tool).arg("-c").arg(&plain).stdout(file).status();
+        assert!(status.is_ok_and(|s| s.success()), "{tool} -c {} failed", plain.display());
+        let bytes = std::fs::read(&out).unwrap();
+        assert_eq!(bpfkit_btf::Compression::detect(&bytes), kind);
+        let start = Instant::now();
+        let m = bpfkit_btf::ModuleFile::open(&out).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+        let took = start.elapsed();
+        assert_eq!(m.btf_bytes().as_slice(), &want[..], "{ext}: .BTF differs from the plain file's");
+        let btf = m.btf_on(Some(vmlinux.clone())).unwrap();
+        assert!(btf.find_own_by_name_kind("btrfs_inode", bpfkit_btf::Kind::Struct).is_some());
+        println!("btrfs.ko.{ext}: {} -> {} bytes of .BTF in {took:.1?}", bytes.len(), want.len());
+        for cut in [bytes.len() / 2, 7] {
+            match bpfkit_btf::ModuleFile::from_bytes(bytes[..cut].to_vec()) {
+                Err(e) => assert!(!e.to_string().is_empty()),
+                Ok(_) => panic!("{ext} cut at {cut} bytes was accepted"),
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+}

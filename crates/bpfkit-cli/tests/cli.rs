@@ -638,3 +638,39 @@ mod json {
         }
     }
 }
+
+/// The sid corpus (vmlinux and modules) when `scripts/fetch-btf-corpus.sh` has cached it.
+fn sid_corpus() -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("BPFKIT_CACHE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache/bpfkit")))?;
+    let dir = home.join("corpus/sid");
+    dir.join(".complete").exists().then_some(dir)
+}
+
+#[test]
+fn dump_reads_compressed_module_files() {
+    let Some(sid) = sid_corpus() else {
+        println!("skipped: the sid corpus is not cached (scripts/fetch-btf-corpus.sh)");
+        return;
+    };
+    let plain = sid.join("modules/kernel/fs/btrfs/btrfs.ko");
+    let xz = std::env::temp_dir().join(format!("bpfkit-cli-btrfs-{}.ko.xz", std::process::id()));
+    let file = std::fs::File::create(&xz).unwrap();
+    assert!(Command::new("xz").arg("-c").arg(&plain).stdout(file).status().unwrap().success());
+    let base = sid.join("vmlinux");
+    let (base, xz_s, plain_s) = (base.to_str().unwrap(), xz.to_str().unwrap(), plain.to_str().unwrap());
+    let out = bpfkit(&["btf", "dump", xz_s, "--base", base, "--name", "btrfs_inode"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success() && text.contains("STRUCT 'btrfs_inode'"), "{text}");
+    // The same as from the plain .ko.
+    let plain_out = bpfkit(&["btf", "dump", plain_s, "--base", base, "--name", "btrfs_inode"]);
+    assert_eq!(String::from_utf8_lossy(&plain_out.stdout), text);
+    let inspect = bpfkit(&["btf", "inspect", xz_s, "--base", base]);
+    assert!(String::from_utf8_lossy(&inspect.stdout).contains("Xz-compressed ELF"));
+    // Built for another kernel than the running one: no implicit base, an error saying so.
+    let out = bpfkit(&["btf", "dump", xz_s, "--name", "btrfs_inode"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--base"), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_file(&xz);
+}

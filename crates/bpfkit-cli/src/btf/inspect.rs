@@ -23,6 +23,9 @@ pub fn print(loaded: &Loaded, out: &mut impl Write) -> io::Result<()> {
     match loaded.container {
         Container::Raw => field(out, "container", "raw BTF")?,
         Container::Elf => field(out, "container", format_args!("ELF ({} bytes), .BTF section", loaded.file_len))?,
+        Container::Compressed(c) => {
+            field(out, "container", format_args!("{c:?}-compressed ELF ({} bytes), .BTF section", loaded.file_len))?
+        }
     }
     field(out, "BTF size", format_args!("{} bytes", btf.raw_bytes().len()))?;
     let endian = match btf.endian() {

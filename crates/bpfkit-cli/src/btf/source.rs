@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bpfkit_btf::{Btf, BtfBytes, BtfError, elf};
+use bpfkit_btf::{Btf, BtfBytes, BtfError, Compression, ModuleFile, elf};
 
 use crate::Source;
 use crate::error::CliError;
@@ -18,6 +18,8 @@ pub enum Container {
     Raw,
     /// An ELF file (vmlinux, `.ko`, BPF object); the BTF is its `.BTF` section.
     Elf,
+    /// A compressed kernel module (`.ko.xz`, `.ko.zst`, `.ko.gz`), decompressed in memory.
+    Compressed(Compression),
 }
 
 /// A loaded BTF and where it came from.
@@ -62,6 +64,15 @@ pub fn load(source: &Source) -> Result<Loaded, CliError> {
 fn open(path: &Path, base: Option<Arc<Btf>>) -> Result<(Btf, Container, usize), BtfError> {
     let bytes = BtfBytes::open(path)?;
     let file_len = bytes.len();
+    let compression = Compression::detect(bytes.as_slice());
+    let is_module = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".ko"));
+    if compression != Compression::None || (is_module && base.is_some()) {
+        // A kernel module: its `.BTF` is split on `base`, or on its own distilled `.BTF.base`.
+        let module = ModuleFile::from_bytes(bytes.as_slice().to_vec())?;
+        let container =
+            if compression == Compression::None { Container::Elf } else { Container::Compressed(compression) };
+        return Ok((module.btf_on(base)?, container, file_len));
+    }
     if elf::is_elf(bytes.as_slice()) {
         Ok((Btf::from_elf(bytes, base)?, Container::Elf, file_len))
     } else {
@@ -74,9 +85,18 @@ fn open(path: &Path, base: Option<Arc<Btf>>) -> Result<(Btf, Container, usize), 
 }
 
 /// vmlinux for a module's BTF in sysfs (`/sys/kernel/btf/<module>`, also given relative to the
-/// current directory), which is always split on it.
+/// current directory), which is always split on it, and the running kernel's vmlinux for a
+/// module file (`.ko`, `.ko.xz`, ...) built for the running kernel (its `vermagic` names the
+/// running release). A module built for another kernel gets no implicit base: split BTF on the
+/// wrong vmlinux can parse and still mean nothing, so `--base` must say which.
 fn implicit_base(path: &Path) -> Option<PathBuf> {
     let sysfs = Path::new(SYSFS_BTF);
+    let module_file = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".ko"));
+    if module_file {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+        let built_for = ModuleFile::open(path).ok()?.kernel_release()?;
+        return (built_for == release.trim() && sysfs.join("vmlinux").exists()).then(|| sysfs.join("vmlinux"));
+    }
     let path = std::path::absolute(path).ok()?;
     let is_module = path.parent() == Some(sysfs) && path.file_name().is_some_and(|n| n != "vmlinux");
     is_module.then(|| sysfs.join("vmlinux"))
