@@ -24,6 +24,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "bpfkit_uei.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -38,13 +39,7 @@ u64 enqueued;
 u64 dispatched;
 u64 inits;
 
-struct {
-	s32 kind;
-	s32 exit_cpu;
-	s64 exit_code;
-	char reason[128];
-	char msg[1024];
-} uei;
+BPFKIT_UEI_DEFINE();
 
 static u64 slice(void)
 {
@@ -75,11 +70,7 @@ void BPF_PROG(fifo_dispatch, s32 cpu, struct task_struct *prev)
 SEC("struct_ops/fifo_exit")
 void BPF_PROG(fifo_exit, struct scx_exit_info *ei)
 {
-	uei.kind = BPF_CORE_READ(ei, kind);
-	uei.exit_cpu = BPF_CORE_READ(ei, exit_cpu);
-	uei.exit_code = BPF_CORE_READ(ei, exit_code);
-	bpf_probe_read_kernel_str(uei.reason, sizeof(uei.reason), BPF_CORE_READ(ei, reason));
-	bpf_probe_read_kernel_str(uei.msg, sizeof(uei.msg), BPF_CORE_READ(ei, msg));
+	BPFKIT_UEI_RECORD(ei);
 }
 
 SEC(".struct_ops.link")

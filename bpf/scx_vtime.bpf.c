@@ -13,6 +13,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "bpfkit_uei.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -24,13 +25,7 @@ u64 vtime_now;
 u64 enqueued;
 u64 dispatched;
 
-struct {
-	s32 kind;
-	s32 exit_cpu;
-	s64 exit_code;
-	char reason[128];
-	char msg[1024];
-} uei;
+BPFKIT_UEI_DEFINE();
 
 static bool before(u64 a, u64 b)
 {
@@ -84,11 +79,7 @@ void BPF_PROG(vtime_enable, struct task_struct *p)
 SEC("struct_ops/vtime_exit")
 void BPF_PROG(vtime_exit, struct scx_exit_info *ei)
 {
-	uei.kind = BPF_CORE_READ(ei, kind);
-	uei.exit_cpu = BPF_CORE_READ(ei, exit_cpu);
-	uei.exit_code = BPF_CORE_READ(ei, exit_code);
-	bpf_probe_read_kernel_str(uei.reason, sizeof(uei.reason), BPF_CORE_READ(ei, reason));
-	bpf_probe_read_kernel_str(uei.msg, sizeof(uei.msg), BPF_CORE_READ(ei, msg));
+	BPFKIT_UEI_RECORD(ei);
 }
 
 SEC(".struct_ops.link")
