@@ -5,8 +5,11 @@
 //! functions with owned fds: the only `unsafe` code of the crate), [`kernel_btf`] (the running
 //! kernel's BTF, shared by every object of the process), then the object lifecycle:
 //! [`OpenObject`] → [`Object`] with its [`Map`]s and [`Program`]s → [`Link`]s that detach on drop.
-//! The ELF object model itself (sections, relocations, BTF fixups) is `bpfkit-obj`, which makes
-//! no syscalls.
+//! Loading applies CO-RE relocations against the registry (vmlinux, then module BTF), resolves
+//! `__ksym`/`__kconfig` externs, and creates struct_ops maps after their programs
+//! ([`Map::attach_struct_ops`]); [`sched_ext`] runs sched_ext schedulers, [`kfuncs`] lists what
+//! the kernel offers. The ELF object model itself (sections, relocations, the CO-RE resolver,
+//! BTF fixups) is `bpfkit-obj`, which makes no syscalls.
 //!
 //! ```no_run
 //! use bpfkit::OpenObject;
@@ -14,6 +17,7 @@
 //! open.set_global_as("target_tgid", &std::process::id())?;
 //! let obj = open.load()?;
 //! let link = obj.program("count_getpid")?.attach()?;
+//! // SAFETY: getpid has no preconditions.
 //! unsafe { libc::getpid() };
 //! let count: Option<u64> = obj.map("counts")?.lookup_as(&0u32)?;
 //! drop(link); // detached
