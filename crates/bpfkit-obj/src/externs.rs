@@ -94,7 +94,7 @@ pub(crate) fn collect(btf: &Btf, weak: &HashMap<String, bool>) -> Result<(Vec<Ex
                     let align =
                         btf.align_of(ty).map_err(|e| bad(format!("kconfig value has no alignment: {e}")))?.max(1);
                     let size = u32::try_from(size).map_err(|_| bad("kconfig value too large".into()))?;
-                    let offset = (u64::from(kconfig_size)).div_ceil(align) * align;
+                    let offset = u64::from(kconfig_size).div_ceil(align).saturating_mul(align);
                     let offset = u32::try_from(offset).map_err(|_| bad("kconfig section too large".into()))?;
                     kconfig_size = offset.checked_add(size).ok_or_else(|| bad("kconfig section too large".into()))?;
                     ExternKind::Kconfig { ty, offset, size }

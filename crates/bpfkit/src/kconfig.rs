@@ -83,6 +83,9 @@ pub(crate) fn encode(btf: &Btf, ty: TypeId, size: u32, value: &str) -> Result<Ve
         _ => None,
     };
     let int_bytes = |n: i128, signed: bool| -> Result<Vec<u8>, String> {
+        if !matches!(size, 1 | 2 | 4 | 8) {
+            return Err(format!("a {size}-byte integer cannot hold a kconfig value"));
+        }
         let bits = size * 8;
         let (min, max) =
             if signed { (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1) } else { (0, (1i128 << bits) - 1) };
@@ -118,7 +121,7 @@ pub(crate) fn encode(btf: &Btf, ty: TypeId, size: u32, value: &str) -> Result<Ve
         }
         TypeDetails::Enum(_) | TypeDetails::Enum64(_) => {
             let v = tristate(value).ok_or_else(|| format!("{value} is not a tristate value (y, n or m)"))?;
-            Ok(v.to_le_bytes()[..size as usize].to_vec())
+            v.to_le_bytes().get(..size as usize).map(<[u8]>::to_vec).ok_or_else(|| format!("a {size}-byte enum"))
         }
         TypeDetails::Array(a) => {
             let elem = btf.resolve(a.elem_type).map_err(|e| e.to_string())?;

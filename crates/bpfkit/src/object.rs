@@ -156,7 +156,9 @@ impl OpenObject {
                 ),
             });
         }
-        self.model.maps[m].data[off..off + size].copy_from_slice(value);
+        let slot = off.checked_add(size).and_then(|end| self.model.maps[m].data.get_mut(off..end));
+        slot.ok_or_else(|| Error::not_found("struct_ops member inside the variable's data", member, []))?
+            .copy_from_slice(value);
         Ok(())
     }
 

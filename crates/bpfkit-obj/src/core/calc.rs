@@ -102,7 +102,7 @@ fn field(kind: RelocKind, spec: Option<&Spec<'_>>) -> Result<Calc, String> {
         // The smallest aligned load (of at least the field type's size) that covers the bits.
         let mut size = u64::from(ft.size().unwrap_or(1)).max(1);
         let mut off = bit_off / 8 / size * size;
-        while bit_off + bit_size - off * 8 > size * 8 {
+        while bit_off.saturating_add(bit_size) - off * 8 > size * 8 {
             if size >= 8 {
                 return Err(format!("bitfield of {bit_size} bits at bit {bit_off} cannot be read with a 64-bit load"));
             }
@@ -112,7 +112,7 @@ fn field(kind: RelocKind, spec: Option<&Spec<'_>>) -> Result<Calc, String> {
         (off, size)
     } else {
         let size = size_of(member.ty)?;
-        bit_size = size * 8;
+        bit_size = size.saturating_mul(8);
         (bit_off / 8, size)
     };
     let signed = match ft.details() {
@@ -128,8 +128,8 @@ fn field(kind: RelocKind, spec: Option<&Spec<'_>>) -> Result<Calc, String> {
         RelocKind::FieldByteSize => v(byte_size, !bitfield),
         RelocKind::FieldSigned => v(signed as u64, true),
         // Little-endian layout: the field's top bit goes to bit 63, then down to bit 0.
-        RelocKind::FieldLshiftU64 => v(64 - (bit_off + bit_size - byte_off * 8), !bitfield),
-        RelocKind::FieldRshiftU64 => v(64 - bit_size, true),
+        RelocKind::FieldLshiftU64 => v(64u64.wrapping_sub(bit_off.saturating_add(bit_size) - byte_off * 8), !bitfield),
+        RelocKind::FieldRshiftU64 => v(64u64.wrapping_sub(bit_size), true),
         _ => return Err(format!("{kind} is not a field relocation")),
     })
 }

@@ -8,7 +8,7 @@ use bpfkit_btf::{Btf, TypeDetails, TypeId};
 use super::RelocKind;
 use super::compat::{fields_compatible, types_compatible, types_match};
 use super::names::same_essential;
-use super::spec::{Accessor, MAX_SPEC_LEN, Spec, is_flexible_array};
+use super::spec::{Accessor, MAX_SPEC_LEN, Spec, add_bits, elem_bits, is_flexible_array};
 
 /// The target spec for `local` rooted at candidate `target_id`, or `None` when the candidate
 /// does not match.
@@ -80,7 +80,7 @@ pub(crate) fn match_candidate<'t>(
         spec.accessors.push(Accessor { type_id: id, index: acc.index, name: None });
         spec.raw.push(acc.index);
         let size = target.size_of(id).map_err(|e| format!("type [{id}]: {e}"))?;
-        spec.bit_offset += u64::from(acc.index) * size * 8;
+        spec.bit_offset = add_bits(spec.bit_offset, elem_bits(acc.index, size)?)?;
     }
     Ok(Some(spec))
 }
@@ -115,7 +115,7 @@ fn match_member(
         }
         let bit_offset = u64::from(m.bit_offset());
         let name = target.str_at(m.name_off).map_err(|e| e.to_string())?;
-        spec.bit_offset += bit_offset;
+        spec.bit_offset = add_bits(spec.bit_offset, bit_offset)?;
         spec.raw.push(i as u32);
         if name.is_empty() {
             if let Some(found) = match_member(local, local_acc, target, m.ty, spec, depth + 1)? {

@@ -52,6 +52,19 @@ fn size_of(btf: &Btf, id: TypeId) -> Result<u64, SpecError> {
     btf.size_of(id).map_err(|e| format!("type [{id}]: {e}"))
 }
 
+/// `index * size * 8`, or an error when a corrupt type makes it overflow.
+pub(crate) fn elem_bits(index: u32, size: u64) -> Result<u64, SpecError> {
+    u64::from(index)
+        .checked_mul(size)
+        .and_then(|b| b.checked_mul(8))
+        .ok_or_else(|| "access offset overflows".to_owned())
+}
+
+/// `a + b`, or an error when a corrupt type makes it overflow.
+pub(crate) fn add_bits(a: u64, b: u64) -> Result<u64, SpecError> {
+    a.checked_add(b).ok_or_else(|| "access offset overflows".to_owned())
+}
+
 /// Whether the array reached through the member `holder` is a flexible array member (no
 /// elements, the last member of its struct), which may be indexed past its declared size.
 pub(crate) fn is_flexible_array(btf: &Btf, holder: Option<&Accessor>, nelems: u32) -> bool {
@@ -96,7 +109,7 @@ impl<'b> Spec<'b> {
             return Ok(spec);
         }
         spec.accessors.push(Accessor { type_id: id, index: first, name: None });
-        spec.bit_offset = u64::from(first) * size_of(btf, id)? * 8;
+        spec.bit_offset = elem_bits(first, size_of(btf, id)?)?;
         for &index in &raw[1..] {
             id = skip_mods_and_typedefs(btf, id)?;
             let t = btf.type_by_id(id).map_err(|e| e.to_string())?;
@@ -105,7 +118,7 @@ impl<'b> Spec<'b> {
                     let m = members
                         .get(index as usize)
                         .ok_or_else(|| format!("member {index} of [{id}] does not exist (access {access:?})"))?;
-                    spec.bit_offset += u64::from(m.bit_offset());
+                    spec.bit_offset = add_bits(spec.bit_offset, u64::from(m.bit_offset()))?;
                     if m.name_off != 0 {
                         let name = btf.str_at(m.name_off).map_err(|e| e.to_string())?;
                         spec.accessors.push(Accessor { type_id: id, index, name: Some(name.to_owned()) });
@@ -118,7 +131,7 @@ impl<'b> Spec<'b> {
                         return Err(format!("index {index} past the {} elements of array [{id}]", a.nelems));
                     }
                     spec.accessors.push(Accessor { type_id: elem, index, name: None });
-                    spec.bit_offset += u64::from(index) * size_of(btf, elem)? * 8;
+                    spec.bit_offset = add_bits(spec.bit_offset, elem_bits(index, size_of(btf, elem)?)?)?;
                     id = elem;
                 }
                 _ => {
