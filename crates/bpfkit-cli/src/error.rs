@@ -27,6 +27,18 @@ pub enum CliError {
     Btf(BtfError),
     /// Writing the output failed.
     Io(io::Error),
+    /// A loader operation failed (an object could not be opened, the kernel refused a map).
+    Loader(bpfkit::Error),
+    /// An object could not be loaded at all.
+    Object(PathBuf, bpfkit::Error),
+    /// `bpfkit load`: this many programs were rejected (each reported above).
+    NotAllLoaded(usize),
+}
+
+impl From<bpfkit::Error> for CliError {
+    fn from(e: bpfkit::Error) -> Self {
+        CliError::Loader(e)
+    }
 }
 
 impl CliError {
@@ -67,6 +79,9 @@ impl fmt::Display for CliError {
             CliError::NoSuchName(name) => write!(f, "no type named '{name}'"),
             CliError::Btf(e) => e.fmt(f),
             CliError::Io(e) => write!(f, "writing output: {e}"),
+            CliError::Loader(e) => e.fmt(f),
+            CliError::Object(path, e) => write!(f, "{}: {e}", path.display()),
+            CliError::NotAllLoaded(n) => write!(f, "{n} program(s) rejected (see above)"),
         }
     }
 }
@@ -76,7 +91,8 @@ impl Error for CliError {
         match self {
             CliError::Load { source, .. } | CliError::Btf(source) => Some(source),
             CliError::Io(e) => Some(e),
-            CliError::NoSuchId { .. } | CliError::NoSuchName(_) => None,
+            CliError::Loader(e) | CliError::Object(_, e) => Some(e),
+            CliError::NoSuchId { .. } | CliError::NoSuchName(_) | CliError::NotAllLoaded(_) => None,
         }
     }
 }

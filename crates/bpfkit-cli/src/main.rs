@@ -1,4 +1,4 @@
-//! `bpfkit`: inspect kernel BTF (later: generate headers, load and run BPF objects).
+//! `bpfkit`: inspect kernel BTF, see what the running kernel offers, load BPF objects.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 mod btf;
 mod error;
+mod kernel;
+mod load;
 
 use error::CliError;
 
@@ -24,6 +26,36 @@ enum Command {
     /// Inspect BTF: the running kernel's, a module's, or a file's.
     #[command(subcommand)]
     Btf(BtfCommand),
+    /// What the running kernel offers: vmlinux and module BTF, kfuncs with prototypes,
+    /// struct_ops types.
+    Kernel(KernelArgs),
+    /// Load every program and create every map of each object, without attaching (like
+    /// `bpftool prog loadall`); says per program whether the kernel accepted it.
+    Load(LoadArgs),
+}
+
+#[derive(Args)]
+struct KernelArgs {
+    /// Show only modules, kfuncs and struct_ops types whose name contains this.
+    #[arg(long, value_name = "TEXT")]
+    filter: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// BPF object files.
+    #[arg(required = true)]
+    objects: Vec<PathBuf>,
+    /// Pin the loaded programs under this bpffs directory (one subdirectory per object when
+    /// there are several), so they stay loaded after the command exits.
+    #[arg(long, value_name = "DIR")]
+    pin: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -63,6 +95,25 @@ struct DumpArgs {
 fn run(cli: Cli) -> Result<(), CliError> {
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     match cli.command {
+        Command::Kernel(args) => kernel::print(args.filter.as_deref(), args.json, &mut out)?,
+        Command::Load(args) => {
+            let several = args.objects.len() > 1;
+            let mut outcomes = Vec::new();
+            for object in &args.objects {
+                let pin = match &args.pin {
+                    Some(root) => Some(load::pin_dir(root, object, several)?),
+                    None => None,
+                };
+                outcomes.extend(load::load(object, pin.as_deref()).map_err(|e| CliError::Object(object.clone(), e))?);
+            }
+            let all = load::print(&outcomes, args.json, &mut out)?;
+            out.flush()?;
+            if !all {
+                return Err(CliError::NotAllLoaded(
+                    outcomes.iter().filter(|o| matches!(o.status, load::Status::Rejected(_))).count(),
+                ));
+            }
+        }
         Command::Btf(BtfCommand::Inspect(source)) => {
             let loaded = btf::source::load(&source)?;
             btf::inspect::print(&loaded, &mut out)?;

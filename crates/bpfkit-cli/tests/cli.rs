@@ -674,3 +674,58 @@ fn dump_reads_compressed_module_files() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--base"), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_file(&xz);
 }
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|ids| ids.split_whitespace().nth(1)) == Some("0")
+    })
+}
+
+fn fixture(stem: &str) -> String {
+    format!("{}/../../bpf/{stem}.bpf.o", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn load_reports_each_program_and_fails_on_a_rejection() {
+    if !is_root() {
+        assert!(std::env::var_os("BPFKIT_NO_SKIP").is_none(), "needs root");
+        println!("skipped: needs root (loads BPF programs)");
+        return;
+    }
+    let out = bpfkit(&["load", &fixture("bad"), &fixture("optional")]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "a rejected program must fail the command:\n{text}");
+    assert!(text.contains("good_checked (SEC(\"tracepoint/syscalls/sys_enter_getppid\")): loaded"), "{text}");
+    assert!(
+        text.contains("bad_null_deref") && text.contains("REJECTED: R0 invalid mem access 'map_value_or_null'"),
+        "{text}"
+    );
+    assert!(text.contains("optional_on") && text.contains("skipped: a `?` section"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 program(s) rejected"));
+    let out = bpfkit(&["load", &fixture("minimal"), "--json"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"[{"object":"minimal.bpf.o","program":"count_getpid","section":"tracepoint/syscalls/sys_enter_getpid","status":"loaded"}]"#
+    );
+}
+
+#[test]
+fn kernel_lists_btf_kfuncs_and_struct_ops_types() {
+    if !is_root() || !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        assert!(std::env::var_os("BPFKIT_NO_SKIP").is_none(), "needs root and kernel BTF");
+        println!("skipped: needs root and /sys/kernel/btf/vmlinux");
+        return;
+    }
+    let out = bpfkit(&["kernel"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("vmlinux") && text.contains("struct task_struct *bpf_task_acquire(struct task_struct *p)"),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.trim() == "tcp_congestion_ops"), "{text}");
+    let out = bpfkit(&["kernel", "--filter", "bpf_task_acquire", "--json"]);
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(json.contains(r#"{"name":"bpf_task_acquire","module":"vmlinux","prototype":"struct task_struct *bpf_task_acquire(struct task_struct *p)"}"#), "{json}");
+}

@@ -183,6 +183,12 @@ impl KernelBtf {
         Ok(self.modules()?.into_iter().find(|m| m.name == name))
     }
 
+    /// The struct_ops types programs can implement (`tcp_congestion_ops`, `sched_ext_ops`, a
+    /// module's own), from the `bpf_struct_ops_<name>` wrappers in vmlinux and loaded modules.
+    pub fn struct_ops_types(&self) -> Vec<String> {
+        crate::struct_ops::available(self)
+    }
+
     /// Own types of loaded modules named `name` of kind `kind`: every module that has one,
     /// so that callers can refuse an ambiguous name instead of taking the first.
     pub fn find_in_modules(&self, name: &str, kind: Kind) -> Result<Vec<(Arc<ModuleBtf>, TypeId)>> {

@@ -2,7 +2,7 @@
 
 pub mod dump;
 pub mod inspect;
-mod json;
+pub mod json;
 mod labels;
 pub mod source;
 mod text;
