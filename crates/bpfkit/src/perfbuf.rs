@@ -47,22 +47,6 @@ pub struct PerfBuffer {
     rings: Vec<CpuRing>,
 }
 
-/// CPUs listed in `/sys/devices/system/cpu/online` (`0-3,6`).
-fn online_cpus() -> std::io::Result<Vec<u32>> {
-    let text = std::fs::read_to_string("/sys/devices/system/cpu/online")?;
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("cannot parse online CPUs {text:?}"));
-    let mut cpus = Vec::new();
-    for part in text.trim().split(',') {
-        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
-        let (lo, hi): (u32, u32) = (lo.trim().parse().map_err(|_| bad())?, hi.trim().parse().map_err(|_| bad())?);
-        if hi < lo || hi - lo > 1 << 16 {
-            return Err(bad());
-        }
-        cpus.extend(lo..=hi);
-    }
-    Ok(cpus)
-}
-
 impl PerfBuffer {
     /// Opens one ring of `pages` pages (a power of two) per online CPU for `map` and puts the
     /// events in the map.
@@ -79,7 +63,8 @@ impl PerfBuffer {
             return Err(fail(format!("{pages} pages per CPU: must be a power of two")));
         }
         let sys_err = |op: String| move |e: std::io::Error| Error::sys(op, e);
-        let cpus = online_cpus().map_err(sys_err("/sys/devices/system/cpu/online".into()))?;
+        let cpus = sys::read_cpu_list("/sys/devices/system/cpu/online")
+            .map_err(sys_err("/sys/devices/system/cpu/online".into()))?;
         let page = page_size();
         let mut rings = Vec::new();
         for cpu in cpus {

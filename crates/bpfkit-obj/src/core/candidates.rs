@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use bpfkit_btf::{Btf, Kind, TypeId};
 
+use super::compat::kinds_compatible;
 use super::names::essential_name;
 
 /// Kernel BTF to relocate against.
@@ -67,11 +68,6 @@ impl CandidateCache {
     }
 }
 
-fn same_kind(a: Kind, b: Kind) -> bool {
-    let any_enum = |k| matches!(k, Kind::Enum | Kind::Enum64);
-    a == b || (any_enum(a) && any_enum(b))
-}
-
 /// Own types of `btf` with `local`'s kind and essential name.
 fn search(btf: &Btf, essential: &str, kind: Kind, own_only: bool) -> Vec<TypeId> {
     let mut found = Vec::new();
@@ -85,7 +81,7 @@ fn search(btf: &Btf, essential: &str, kind: Kind, own_only: bool) -> Vec<TypeId>
     // them. Only run it when the type section is small or nothing was found by name.
     let first = if own_only { btf.first_id() } else { 1 };
     if found.is_empty() || btf.own_type_count() < 4096 {
-        for ty in btf.types().filter(|t| t.id() >= first && same_kind(t.kind(), kind)) {
+        for ty in btf.types().filter(|t| t.id() >= first && kinds_compatible(Some(t.kind()), Some(kind))) {
             if let Ok(name) = ty.name() {
                 if name.len() > essential.len() && name.contains("___") && essential_name(name) == essential {
                     found.push(ty.id());

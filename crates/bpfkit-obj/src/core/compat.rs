@@ -29,7 +29,7 @@ fn peel(btf: &Btf, id: TypeId) -> Result<(TypeId, Option<Kind>), String> {
 }
 
 /// Same kind, counting ENUM and ENUM64 as one.
-fn kinds_compatible(a: Option<Kind>, b: Option<Kind>) -> bool {
+pub(crate) fn kinds_compatible(a: Option<Kind>, b: Option<Kind>) -> bool {
     let any_enum = |k| matches!(k, Some(Kind::Enum | Kind::Enum64));
     a == b || (any_enum(a) && any_enum(b))
 }

@@ -73,24 +73,30 @@ pub fn possible_cpus() -> io::Result<usize> {
     if let Some(&n) = CPUS.get() {
         return Ok(n);
     }
-    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible")?;
-    let n = parse_cpu_list(text.trim()).ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidData, format!("cannot parse /sys/devices/system/cpu/possible: {text:?}"))
-    })?;
+    let cpus = read_cpu_list("/sys/devices/system/cpu/possible")?;
+    let n = cpus.iter().max().map_or(0, |&h| h as usize + 1);
     Ok(*CPUS.get_or_init(|| n))
 }
 
-/// One past the highest CPU of a list such as `0-3,8-11` (what per-CPU buffers are sized by).
-fn parse_cpu_list(list: &str) -> Option<usize> {
-    let mut highest = None;
+/// The CPUs of a sysfs CPU list file (`/sys/devices/system/cpu/online`, `.../possible`).
+pub(crate) fn read_cpu_list(path: &str) -> io::Result<Vec<u32>> {
+    let text = std::fs::read_to_string(path)?;
+    parse_cpu_list(text.trim())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("cannot parse {path}: {text:?}")))
+}
+
+/// The CPUs of a list such as `0-3,8-11`; `None` when malformed (or absurdly large).
+fn parse_cpu_list(list: &str) -> Option<Vec<u32>> {
+    let mut cpus = Vec::new();
     for part in list.split(',') {
-        let last = match part.split_once('-') {
-            Some((_, hi)) => hi.trim().parse::<usize>().ok()?,
-            None => part.trim().parse::<usize>().ok()?,
-        };
-        highest = Some(highest.map_or(last, |h: usize| h.max(last)));
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let (lo, hi): (u32, u32) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+        if hi < lo || hi - lo > 1 << 16 {
+            return None;
+        }
+        cpus.extend(lo..=hi);
     }
-    highest.map(|h| h + 1)
+    Some(cpus)
 }
 
 impl MapFd {
@@ -287,13 +293,17 @@ fn absent_is_false(r: io::Result<i64>) -> io::Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_cpu_list;
+    /// One past the highest CPU of a list: what per-CPU buffers are sized by.
+    fn parse_cpu_count(list: &str) -> Option<usize> {
+        super::parse_cpu_list(list).map(|c| c.iter().max().map_or(0, |&h| h as usize + 1))
+    }
 
     #[test]
     fn cpu_lists() {
-        assert_eq!(parse_cpu_list("0"), Some(1));
-        assert_eq!(parse_cpu_list("0-1"), Some(2));
-        assert_eq!(parse_cpu_list("0-3,8-11"), Some(12));
-        assert_eq!(parse_cpu_list("x"), None);
+        assert_eq!(parse_cpu_count("0"), Some(1));
+        assert_eq!(parse_cpu_count("0-1"), Some(2));
+        assert_eq!(parse_cpu_count("0-3,8-11"), Some(12));
+        assert_eq!(parse_cpu_count("x"), None);
+        assert_eq!(super::parse_cpu_list("0-1,4"), Some(vec![0, 1, 4]));
     }
 }

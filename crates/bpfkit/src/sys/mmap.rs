@@ -102,13 +102,7 @@ pub(crate) fn page_size() -> usize {
 
 /// Waits until `fd` is readable or `timeout_ms` passes (-1: forever); true when readable.
 pub(crate) fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
-    let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd for the duration of the call.
-    let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n > 0)
+    poll_any_readable(&[fd], timeout_ms)
 }
 
 /// Waits until any of `fds` is readable or `timeout_ms` passes (-1: forever); true when one is.

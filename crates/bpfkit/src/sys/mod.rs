@@ -42,6 +42,7 @@ pub use link::{
     LinkCreate, LinkTarget, iter_create, link_create, link_detach, link_update, prog_attach, prog_detach,
     raw_tracepoint_open,
 };
+pub(crate) use map::read_cpu_list;
 pub use map::{MapCreate, MapFd, possible_cpus};
 pub use obj::{obj_get, obj_pin, prog_info_name};
 pub use perf::{PerfEventAttr, perf_event_ioc_disable, perf_event_ioc_enable, perf_event_ioc_set_bpf, perf_event_open};
