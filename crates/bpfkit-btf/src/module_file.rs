@@ -94,6 +94,8 @@ pub struct ModuleFile {
     bytes: BtfBytes,
     btf: Range<usize>,
     base: Option<Range<usize>>,
+    compression: Compression,
+    file_len: usize,
 }
 
 impl ModuleFile {
@@ -106,13 +108,24 @@ impl ModuleFile {
 
     /// A module from its file's bytes (plain or compressed).
     pub fn from_bytes(data: Vec<u8>) -> Result<ModuleFile> {
+        let (compression, file_len) = (Compression::detect(&data), data.len());
         let data = decompress(data)?;
         if !elf::is_elf(&data) {
             return Err(BtfError::Elf("not an ELF file (nor xz, zstd or gzip)".into()));
         }
         let btf = elf::section_range(&data, BTF_SECTION)?;
         let base = elf::find_section(&data, BTF_BASE_SECTION)?;
-        Ok(ModuleFile { bytes: BtfBytes::from_vec(data), btf, base })
+        Ok(ModuleFile { bytes: BtfBytes::from_vec(data), btf, base, compression, file_len })
+    }
+
+    /// How the file was compressed.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// The file's length as read (compressed).
+    pub fn file_len(&self) -> usize {
+        self.file_len
     }
 
     /// The kernel release the module was built for: the first word of `vermagic=` in its

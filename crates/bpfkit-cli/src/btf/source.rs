@@ -37,7 +37,20 @@ pub struct Loaded {
 /// a module under /sys/kernel/btf.
 pub fn load(source: &Source) -> Result<Loaded, CliError> {
     let path = source.path.clone().unwrap_or_else(|| Path::new(SYSFS_BTF).join("vmlinux"));
-    let base_path = source.base.clone().or_else(|| implicit_base(&path));
+    // A module file is read (and decompressed) once: its vermagic decides the implicit base.
+    let module = match path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".ko")) {
+        true => Some(ModuleFile::open(&path).map_err(|source| CliError::Load {
+            path: path.clone(),
+            is_base: false,
+            without_base: false,
+            source,
+        })?),
+        false => None,
+    };
+    let base_path = source.base.clone().or_else(|| match &module {
+        Some(m) => running_vmlinux_for(m),
+        None => implicit_base(&path),
+    });
     let base = match &base_path {
         Some(p) => {
             let base = Btf::open(p, None).map_err(|source| CliError::Load {
@@ -51,12 +64,18 @@ pub fn load(source: &Source) -> Result<Loaded, CliError> {
         None => None,
     };
     let without_base = base.is_none();
-    let (btf, container, file_len) = open(&path, base).map_err(|source| CliError::Load {
-        path: path.clone(),
-        is_base: false,
-        without_base,
-        source,
-    })?;
+    let loaded = match module {
+        Some(m) => {
+            let container = match m.compression() {
+                Compression::None => Container::Elf,
+                c => Container::Compressed(c),
+            };
+            m.btf_on(base).map(|btf| (btf, container, m.file_len()))
+        }
+        None => open(&path, base),
+    };
+    let (btf, container, file_len) =
+        loaded.map_err(|source| CliError::Load { path: path.clone(), is_base: false, without_base, source })?;
     Ok(Loaded { path, container, file_len, base_path, btf })
 }
 
@@ -65,13 +84,10 @@ fn open(path: &Path, base: Option<Arc<Btf>>) -> Result<(Btf, Container, usize), 
     let bytes = BtfBytes::open(path)?;
     let file_len = bytes.len();
     let compression = Compression::detect(bytes.as_slice());
-    let is_module = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".ko"));
-    if compression != Compression::None || (is_module && base.is_some()) {
-        // A kernel module: its `.BTF` is split on `base`, or on its own distilled `.BTF.base`.
+    if compression != Compression::None {
+        // A compressed kernel module not named `.ko*`: its `.BTF` is split on `base`.
         let module = ModuleFile::from_bytes(bytes.as_slice().to_vec())?;
-        let container =
-            if compression == Compression::None { Container::Elf } else { Container::Compressed(compression) };
-        return Ok((module.btf_on(base)?, container, file_len));
+        return Ok((module.btf_on(base)?, Container::Compressed(compression), file_len));
     }
     if elf::is_elf(bytes.as_slice()) {
         Ok((Btf::from_elf(bytes, base)?, Container::Elf, file_len))
@@ -84,19 +100,20 @@ fn open(path: &Path, base: Option<Arc<Btf>>) -> Result<(Btf, Container, usize), 
     }
 }
 
+/// The running kernel's vmlinux for a module file (`.ko`, `.ko.xz`, ...) built for the running
+/// kernel (its `vermagic` names the running release). A module built for another kernel gets
+/// no implicit base: split BTF on the wrong vmlinux can parse and still mean nothing, so
+/// `--base` must say which.
+fn running_vmlinux_for(module: &ModuleFile) -> Option<PathBuf> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let vmlinux = Path::new(SYSFS_BTF).join("vmlinux");
+    (module.kernel_release()? == release.trim() && vmlinux.exists()).then_some(vmlinux)
+}
+
 /// vmlinux for a module's BTF in sysfs (`/sys/kernel/btf/<module>`, also given relative to the
-/// current directory), which is always split on it, and the running kernel's vmlinux for a
-/// module file (`.ko`, `.ko.xz`, ...) built for the running kernel (its `vermagic` names the
-/// running release). A module built for another kernel gets no implicit base: split BTF on the
-/// wrong vmlinux can parse and still mean nothing, so `--base` must say which.
+/// current directory), which is always split on it.
 fn implicit_base(path: &Path) -> Option<PathBuf> {
     let sysfs = Path::new(SYSFS_BTF);
-    let module_file = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".ko"));
-    if module_file {
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
-        let built_for = ModuleFile::open(path).ok()?.kernel_release()?;
-        return (built_for == release.trim() && sysfs.join("vmlinux").exists()).then(|| sysfs.join("vmlinux"));
-    }
     let path = std::path::absolute(path).ok()?;
     let is_module = path.parent() == Some(sysfs) && path.file_name().is_some_and(|n| n != "vmlinux");
     is_module.then(|| sysfs.join("vmlinux"))
