@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bpfkit_btf::{Btf, BtfBuilder, Kind, TypeDetails, TypeId};
@@ -144,25 +144,13 @@ fn running_kernel_vmlinux_and_modules() {
 }
 
 /// The corpus root, fetching it on first use; `None` (with a printed reason) when skipped.
-fn corpus() -> Option<&'static Path> {
-    static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
-    ROOT.get_or_init(|| {
-        if std::env::var_os("BPFKIT_SKIP_CORPUS").is_some() {
-            println!("skipped: BPFKIT_SKIP_CORPUS is set, Debian kernel corpus not fetched");
-            return None;
-        }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-btf-corpus.sh");
-        let out = Command::new("bash").arg(&script).output().expect("run fetch-btf-corpus.sh");
-        print!("{}", String::from_utf8_lossy(&out.stdout));
-        assert!(
-            out.status.success(),
-            "fetching the Debian BTF corpus failed (set BPFKIT_SKIP_CORPUS=1 to skip when offline):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let root = Command::new("bash").arg(&script).arg("--print-root").output().expect("corpus root");
-        Some(PathBuf::from(String::from_utf8_lossy(&root.stdout).trim()))
-    })
-    .as_deref()
+fn corpus() -> Option<PathBuf> {
+    let root = bpfkit_testkit::corpus::root()
+        .unwrap_or_else(|e| panic!("fetching the Debian BTF corpus failed (BPFKIT_SKIP_CORPUS=1 skips it): {e}"));
+    if root.is_none() {
+        println!("skipped: {}", bpfkit_testkit::corpus::SKIPPED);
+    }
+    root
 }
 
 fn debian_vmlinux(name: &str) -> Option<(Arc<Btf>, String)> {

@@ -639,19 +639,15 @@ mod json {
     }
 }
 
-/// The sid corpus (vmlinux and modules) when `scripts/fetch-btf-corpus.sh` has cached it.
+/// The sid corpus (vmlinux and modules), fetched if needed; `None` under `BPFKIT_SKIP_CORPUS`.
 fn sid_corpus() -> Option<std::path::PathBuf> {
-    let home = std::env::var_os("BPFKIT_CACHE")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache/bpfkit")))?;
-    let dir = home.join("corpus/sid");
-    dir.join(".complete").exists().then_some(dir)
+    bpfkit_testkit::corpus::kernel_dir("sid").unwrap_or_else(|e| panic!("the sid corpus: {e}"))
 }
 
 #[test]
 fn dump_reads_compressed_module_files() {
     let Some(sid) = sid_corpus() else {
-        println!("skipped: the sid corpus is not cached (scripts/fetch-btf-corpus.sh)");
+        println!("skipped: {}", bpfkit_testkit::corpus::SKIPPED);
         return;
     };
     let plain = sid.join("modules/kernel/fs/btrfs/btrfs.ko");

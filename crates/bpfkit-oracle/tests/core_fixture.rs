@@ -2,8 +2,8 @@
 //! and the three corpus kernels: libbpf relocates it, links the same instructions bpfkit-obj
 //! links, and changes exactly the instructions that carry CO-RE relocations (plus the map
 //! `ld_imm64`s, which are checked against bpfkit-obj's relocation table). Needs root
-//! (`bpf_object__prepare` creates maps); skipped with the reason printed otherwise, and corpus
-//! kernels that are not cached are skipped the same way.
+//! (`bpf_object__prepare` creates maps); skipped with the reason printed otherwise. The corpus
+//! kernels are fetched on first use (skipped the same way under `BPFKIT_SKIP_CORPUS`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -30,13 +30,9 @@ fn can_run(test: &str) -> Option<()> {
 }
 
 fn corpus(kernel: &str) -> Result<PathBuf, String> {
-    let root = cache::root().map_err(|e| e.to_string())?;
-    let path = root.join("corpus").join(kernel).join("vmlinux");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!("{} is not cached (run scripts/fetch-btf-corpus.sh)", path.display()))
-    }
+    bpfkit_testkit::corpus::vmlinux(kernel)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| bpfkit_testkit::corpus::SKIPPED.to_owned())
 }
 
 /// Where libbpf's log says it patched (or poisoned) an instruction: (function, index from the

@@ -28,14 +28,11 @@ impl CoreTarget for FileTarget {
 
 fn targets() -> Vec<(String, PathBuf)> {
     let mut out = vec![("host".to_owned(), PathBuf::from("/sys/kernel/btf/vmlinux"))];
-    if let Ok(root) = cache::root() {
-        for k in ["6.1", "6.12", "sid"] {
-            let path = root.join("corpus").join(k).join("vmlinux");
-            if path.is_file() {
-                out.push((k.to_owned(), path));
-            } else {
-                println!("skipping target {k}: {} is not cached", path.display());
-            }
+    for k in ["6.1", "6.12", "sid"] {
+        match bpfkit_testkit::corpus::vmlinux(k) {
+            Ok(Some(path)) => out.push((k.to_owned(), path)),
+            Ok(None) => println!("skipping target {k}: {}", bpfkit_testkit::corpus::SKIPPED),
+            Err(e) => panic!("corpus kernel {k}: {e}"),
         }
     }
     out

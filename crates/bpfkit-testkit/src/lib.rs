@@ -4,6 +4,7 @@
 //! - [`kernel`], [`chroot`], [`testmod`], [`kmod`]: a Debian sid kernel, a sid chroot to build
 //!   for it, the project's own test module, and the kernel modules to load in load order.
 //! - [`packet`]: test frames for packet programs and the `net` fixture's expected verdicts.
+//! - [`corpus`]: the Debian kernel BTF corpus, fetched on first use.
 //! - [`definitions`]: what a compiled BPF fixture defines (programs, maps, sections, ...).
 //! - [`vm`], [`guest`], [`cpio`]: boot that kernel under QEMU with a test binary and modules,
 //!   stream the console, and turn the guest's result into an exit status.
@@ -14,6 +15,7 @@
 pub mod cache;
 pub mod chroot;
 pub mod command;
+pub mod corpus;
 pub mod cpio;
 pub mod definitions;
 pub mod error;

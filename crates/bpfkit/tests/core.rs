@@ -173,15 +173,18 @@ fn a_custom_kernel_btf_is_what_co_re_relocates_against() {
     if !ready("a_custom_kernel_btf_is_what_co_re_relocates_against") {
         return;
     }
-    let Some(path) = bpfkit_testkit::cache::root().ok().map(|r| r.join("corpus/6.1/vmlinux")).filter(|p| p.is_file())
-    else {
-        if let Err(fail) = bpfkit_testkit::skip::skip(
-            "a_custom_kernel_btf_is_what_co_re_relocates_against",
-            "the Debian 6.1 corpus kernel is not cached",
-        ) {
-            panic!("{fail}");
+    let path = match bpfkit_testkit::corpus::vmlinux("6.1") {
+        Ok(Some(path)) => path,
+        Ok(None) => {
+            if let Err(fail) = bpfkit_testkit::skip::skip(
+                "a_custom_kernel_btf_is_what_co_re_relocates_against",
+                bpfkit_testkit::corpus::SKIPPED,
+            ) {
+                panic!("{fail}");
+            }
+            return;
         }
-        return;
+        Err(e) => panic!("the Debian 6.1 corpus kernel: {e}"),
     };
     let _serial = serial();
     let other = Btf::open(&path, None).unwrap();
