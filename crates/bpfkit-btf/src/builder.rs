@@ -282,6 +282,14 @@ impl BtfBuilder {
         }
     }
 
+    /// Puts the own types and strings on a base of `first_id - 1` types and `first_str` string
+    /// bytes; the records' ids and offsets are left for the caller to rewrite.
+    pub(crate) fn rebase(&mut self, first_id: TypeId, first_str: u32) {
+        self.first_id = first_id;
+        self.first_str = first_str;
+        self.string_map = None;
+    }
+
     /// Sets the byte order of the output.
     pub fn set_endian(&mut self, endian: Endian) -> &mut Self {
         self.endian = endian;

@@ -147,6 +147,12 @@ pub enum BtfError {
     /// A compressed module file could not be decompressed (corrupt, or too large).
     #[error("cannot decompress: {0}")]
     Decompress(String),
+    /// Split BTF could not be relocated from its distilled base onto a real base.
+    #[error("relocation: {0}")]
+    Relocate(#[from] crate::relocate::RelocateError),
+    /// Split BTF could not be distilled.
+    #[error("distilling: {0}")]
+    Distill(#[from] crate::distill::DistillError),
     /// The writer was asked to emit something BTF cannot represent.
     #[error("cannot encode: {0}")]
     Encode(String),

@@ -32,14 +32,18 @@
 mod btf;
 mod builder;
 mod bytes;
+mod distill;
 pub mod elf;
 mod endian;
+mod equiv;
 mod error;
 mod header;
 mod kind;
 mod layout;
 mod module_file;
 mod names;
+mod record_refs;
+mod relocate;
 mod resolve;
 mod types;
 mod validate;
@@ -47,13 +51,16 @@ mod validate;
 pub use btf::Btf;
 pub use builder::{BtfBuilder, MemberSpec, RecordData, TypeRecord};
 pub use bytes::BtfBytes;
+pub use distill::{DistillError, Distilled, distill};
 pub use endian::Endian;
+pub use equiv::Equivalence;
 pub use error::{BtfError, HeaderFault, Result, TypeFault};
 pub use header::Header;
 pub use kind::{Info, Kind};
 pub use layout::{KindLayout, Layout};
 pub use module_file::{Compression, MAX_MODULE_SIZE, ModuleFile, decompress};
 pub use names::NameIndexKind;
+pub use relocate::{DistilledType, RelocateError, Relocation, relocate};
 pub use resolve::{FoundMember, MAX_NESTING_DEPTH, MAX_RESOLVE_DEPTH};
 pub use types::{
     ArrayInfo, Elements, Enumerator, Enumerator64, IntEncoding, IntInfo, Member, Param, Type, TypeDetails, VarSecinfo,
