@@ -3,6 +3,8 @@
 # checkout:
 #   <root>/6.1/vmlinux     Debian bookworm 6.1 vmlinux ELF (decompressed from the bzImage, xz)
 #   <root>/6.12/vmlinux    Debian trixie 6.12 vmlinux ELF (zstd payload)
+#   <root>/6.12/modules/   every module of that kernel, decompressed (kernel/**/*.ko)
+#   <root>/6.12-prev/      the same for the 6.12 point release before it (trixie-security)
 #   <root>/sid/vmlinux     newest Debian sid kernel's BTF-only vmlinux (from its headers package)
 #   <root>/sid/modules/    every module of that kernel, decompressed (kernel/**/*.ko)
 #   <root>/sid/vmlinuz     that kernel's bootable image (for the VM tests)
@@ -16,9 +18,10 @@
 #   (no option)   fetch whatever is missing; a complete corpus is reused as is (no network)
 #   --refresh     look up the newest versions again and refetch kernels that changed
 #   --print-root  print the corpus root and exit
-# Env: BPFKIT_CACHE (cache root), BPFKIT_KERNEL_6_1, BPFKIT_KERNEL_6_12, BPFKIT_KERNEL_SID pin
-# exact versions (6.1.0-56-amd64, 6.12.107+deb13-amd64, 7.2.13+deb14-amd64) instead of the
-# newest one available.
+# Env: BPFKIT_CACHE (cache root), BPFKIT_KERNEL_6_1, BPFKIT_KERNEL_6_12, BPFKIT_KERNEL_6_12_PREV,
+# BPFKIT_KERNEL_SID pin exact versions (6.1.0-56-amd64, 6.12.107+deb13-amd64,
+# 6.12.105+deb13-amd64, 7.2.13+deb14-amd64) instead of the newest one available (for 6.12-prev:
+# the newest one older than the 6.12 kernel).
 # stdout: one line per kernel, then the corpus root. Progress and errors go to stderr.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -41,8 +44,13 @@ for arg in "$@"; do
   esac
 done
 
-KERNELS=(6.1 6.12 sid)
-pin_var() { case $1 in 6.1) echo BPFKIT_KERNEL_6_1 ;; 6.12) echo BPFKIT_KERNEL_6_12 ;; sid) echo BPFKIT_KERNEL_SID ;; esac; }
+KERNELS=(6.1 6.12 6.12-prev sid)
+pin_var() {
+  case $1 in
+    6.1) echo BPFKIT_KERNEL_6_1 ;; 6.12) echo BPFKIT_KERNEL_6_12 ;; 6.12-prev) echo BPFKIT_KERNEL_6_12_PREV ;;
+    sid) echo BPFKIT_KERNEL_SID ;;
+  esac
+}
 pin_of() {
   local var
   var=$(pin_var "$1")
@@ -54,6 +62,7 @@ is_current() {
   local dir=$ROOT/$1
   [ -f "$dir/.complete" ] && [ -f "$dir/VERSION" ] || return 1
   [ "$1" != sid ] || [ -f "$dir/vmlinuz" ] || return 1 # caches from before the VM tests lack it
+  case $1 in sid | 6.12*) [ -d "$dir/modules/kernel" ] || return 1 ;; esac # older 6.12 caches lack them
   [ -z "$2" ] || [ "$(<"$dir/VERSION")" = "$2" ]
 }
 cached_line() { echo "corpus $1: $(<"$ROOT/$1/VERSION") -> $ROOT/$1 (cached)"; }
@@ -103,6 +112,7 @@ opts="arch=amd64 target=Packages signed-by=$key"
 cat >"$APT/etc/sources.list" <<EOF
 deb [$opts] http://deb.debian.org/debian sid main
 deb [$opts] http://deb.debian.org/debian trixie main
+deb [$opts] http://deb.debian.org/debian-security trixie-security main
 deb [$opts] http://deb.debian.org/debian bookworm main
 deb [$opts] http://deb.debian.org/debian-security bookworm-security main
 EOF
@@ -157,11 +167,22 @@ newest_sid() {
     fi
   done
 }
+older_than() { # the newest downloadable 6.12.<N>+deb13-amd64 image below version $1
+  local v
+  for v in $(apt_cache pkgnames linux-image-6.12. | sed -n 's/^linux-image-//p' |
+    { grep -E '^6\.12\.[0-9]+\+deb13-amd64$' || true; } | sort -Vr); do
+    [ "$v" != "$1" ] && [ "$(printf '%s\n%s\n' "$v" "$1" | sort -V | head -n 1)" = "$v" ] || continue
+    apt_cache show "linux-image-$v" 2>/dev/null | grep -q '^Filename:' && { echo "$v"; return; }
+  done
+}
 resolve() { # kernel name -> version to use (the package lists must be fresh)
   local v what
   case $1 in
     6.1) what='linux-image-6.1.0-<N>-amd64' v=$(newest linux-image- '6\.1\.0-[0-9]+-amd64') ;;
     6.12) what='linux-image-6.12.<N>+deb13-amd64' v=$(newest linux-image- '6\.12\.[0-9]+\+deb13-amd64') ;;
+    6.12-prev)
+      what="linux-image-6.12.<N>+deb13-amd64 older than the 6.12 kernel ($(<"$ROOT/6.12/VERSION"))"
+      v=$(older_than "$(<"$ROOT/6.12/VERSION")") ;;
     sid) what='linux-binary-unsigned-<ver>-amd64 with linux-headers-/linux-modules-<ver>-amd64' v=$(newest_sid) ;;
   esac
   [ -n "$v" ] || die "no $what in the package lists (kernel $1)"
@@ -269,20 +290,42 @@ install_dir() {
   rm -rf "$STAGE/old.$name"
 }
 
-build_image_kernel() { # name version magic decompressor
-  local name=$1 ver=$2 new=$STAGE/new.$1 x=$STAGE/x.$1
+# Extracts every module of kernel $2 from .deb $1 into $3/modules, decompressed; sets NMODS.
+NMODS=0
+extract_modules() {
+  local deb=$1 ver=$2 new=$3 x=$STAGE/mods.$$ mods left
+  say "extracting and decompressing the modules of $ver"
+  deb_extract "$deb" "$x" "./usr/lib/modules/$ver/*"
+  mods=$x/usr/lib/modules/$ver
+  [ -d "$mods/kernel" ] || die "$deb has no usr/lib/modules/$ver/kernel"
+  (cd "$mods" && find . -type f -name '*.ko.xz' -print0 | xargs -0 -r -n 32 -P "$(nproc 2>/dev/null || echo 2)" xz -dq) ||
+    die "decompressing the modules of $ver failed"
+  left=$(find "$mods" -type f -name '*.ko.xz' | wc -l)
+  [ "$left" = 0 ] || die "$left modules of $ver are still compressed"
+  NMODS=$(find "$mods" -type f -name '*.ko' | wc -l)
+  [ "$NMODS" -gt 0 ] || die "$deb contains no modules"
+  mv "$mods" "$new/modules" # the kernel/ tree, plus modules.dep etc. when the package has them
+  rm -rf "$x"
+}
+
+build_image_kernel() { # name version magic decompressor [with-modules]
+  local name=$1 ver=$2 new=$STAGE/new.$1 x=$STAGE/x.$1 extra=
   fetch_deb "linux-image-$ver"
   say "extracting vmlinux of $ver"
   mkdir -p "$new"
   deb_extract "$DEB" "$x" "./boot/vmlinuz-$ver"
   extract_vmlinux "$x/boot/vmlinuz-$ver" "$3" "$4" "$new/vmlinux"
   rm -rf "$x"
+  if [ "${5:-}" = with-modules ]; then
+    extract_modules "$DEB" "$ver" "$new"
+    extra=", $NMODS modules"
+  fi
   install_dir "$name" "$ver" "$new"
-  echo "corpus $name: $ver -> $ROOT/$name (fetched)"
+  echo "corpus $name: $ver -> $ROOT/$name (fetched$extra)"
 }
 
 build_sid() { # version
-  local ver=$1 new=$STAGE/new.sid x=$STAGE/x.sid mods n left
+  local ver=$1 new=$STAGE/new.sid x=$STAGE/x.sid
   fetch_deb "linux-headers-$ver"
   local headers=$DEB
   fetch_deb "linux-modules-$ver"
@@ -295,20 +338,9 @@ build_sid() { # version
   deb_extract "$headers" "$x" "./usr/src/linux-headers-$ver/vmlinux"
   mv "$x/usr/src/linux-headers-$ver/vmlinux" "$new/vmlinux"
   check_elf "$new/vmlinux" || die "$headers: usr/src/linux-headers-$ver/vmlinux is not an ELF64 file with .BTF"
-  say "extracting and decompressing the modules of $ver"
-  deb_extract "$modules" "$x" "./usr/lib/modules/$ver/*"
-  mods=$x/usr/lib/modules/$ver
-  [ -d "$mods" ] || die "$modules has no usr/lib/modules/$ver"
-  (cd "$mods" && find . -type f -name '*.ko.xz' -print0 | xargs -0 -r -n 32 -P "$(nproc 2>/dev/null || echo 2)" xz -dq) ||
-    die "decompressing the modules of $ver failed"
-  left=$(find "$mods" -type f -name '*.ko.xz' | wc -l)
-  [ "$left" = 0 ] || die "$left modules of $ver are still compressed"
-  n=$(find "$mods" -type f -name '*.ko' | wc -l)
-  [ "$n" -gt 0 ] || die "$modules contains no modules"
-  mv "$mods" "$new/modules" # the kernel/ tree, plus modules.dep etc. when the package has them
-  rm -rf "$x"
+  extract_modules "$modules" "$ver" "$new"
   install_dir sid "$ver" "$new"
-  echo "corpus sid: $ver -> $ROOT/sid (fetched, $n modules)"
+  echo "corpus sid: $ver -> $ROOT/sid (fetched, $NMODS modules)"
 }
 
 WHY=
@@ -330,7 +362,7 @@ for k in "${KERNELS[@]}"; do
   fi
   case $k in
     6.1) build_image_kernel 6.1 "$ver" fd377a585a00 xz ;;
-    6.12) build_image_kernel 6.12 "$ver" 28b52ffd zstd ;;
+    6.12 | 6.12-prev) build_image_kernel "$k" "$ver" 28b52ffd zstd with-modules ;;
     sid) build_sid "$ver" ;;
   esac
 done

@@ -52,6 +52,15 @@ impl Endian {
 
     /// Appends `v` in this byte order.
     #[inline]
+    pub fn put_u64(self, out: &mut Vec<u8>, v: u64) {
+        out.extend_from_slice(&match self {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
+        });
+    }
+
+    /// Appends `v` in this byte order.
+    #[inline]
     pub fn put_u16(self, out: &mut Vec<u8>, v: u16) {
         out.extend_from_slice(&match self {
             Endian::Little => v.to_le_bytes(),

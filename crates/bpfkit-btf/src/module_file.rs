@@ -173,4 +173,17 @@ impl ModuleFile {
             (None, None) => Btf::parse(self.btf_bytes()),
         }
     }
+
+    /// The module's BTF as it means on `base`, a real vmlinux: relocated from the distilled base
+    /// when the module has one (what the kernel does when it loads the module), else split on
+    /// `base` directly (which must then be the vmlinux the module was built against).
+    pub fn btf_relocated_on(&self, base: Arc<Btf>) -> Result<Btf> {
+        match self.distilled_base()? {
+            Some(distilled) => {
+                let split = Btf::parse_split(self.btf_bytes(), Arc::new(distilled))?;
+                Ok(crate::relocate(&split, base)?.into_btf())
+            }
+            None => Btf::parse_split(self.btf_bytes(), base),
+        }
+    }
 }
