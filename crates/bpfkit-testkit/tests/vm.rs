@@ -25,6 +25,7 @@ use bpfkit_testkit::{cache, command, skip};
 const GUEST_TESTS: &[GuestTest] = &[
     GuestTest { name: "module_btf", run: module_btf },
     GuestTest { name: "testmod_btf", run: testmod_btf },
+    GuestTest { name: "testmod_distilled_base", run: testmod_distilled_base },
     GuestTest { name: "testmod_struct_ops_by_reference", run: testmod_struct_ops_by_reference },
     GuestTest { name: "sched_ext_state", run: sched_ext_state },
     GuestTest { name: "loader_fentry_fexit", run: loader_fentry_fexit },
@@ -276,6 +277,66 @@ fn testmod_btf() -> Result<(), String> {
 }
 
 /// The test module's struct_ops type runs a BPF implementation: libbpf (through the reference
+/// The module file the guest loaded, `/modules/NN-<name>.ko`.
+fn guest_module_file(name: &str) -> Result<std::path::PathBuf, String> {
+    let suffix = format!("-{name}.ko");
+    std::fs::read_dir("/modules")
+        .map_err(|e| format!("/modules: {e}"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(&suffix)))
+        .ok_or_else(|| format!("{name}.ko not in /modules"))
+}
+
+/// The test module is built out of tree, so kbuild gives it a distilled base (`.BTF.base`) and
+/// the kernel relocated its BTF onto vmlinux at insmod. bpfkit's relocation of the `.ko` file
+/// onto the running vmlinux must give exactly the bytes `/sys/kernel/btf/bpfkit_testmod` shows.
+fn testmod_distilled_base() -> Result<(), String> {
+    let ko = guest_module_file("bpfkit_testmod")?;
+    let module = bpfkit_btf::ModuleFile::open(&ko).map_err(|e| format!("{}: {e}", ko.display()))?;
+    if !module.has_distilled_base() {
+        return Err(format!("{} has no .BTF.base (built by a pahole without distilled_base?)", ko.display()));
+    }
+    let base = vmlinux()?;
+    let on_distilled = module.btf_on(None).map_err(|e| e.to_string())?;
+    let relocation = bpfkit_btf::relocate(&on_distilled, base.clone()).map_err(|e| e.to_string())?;
+    let ours = relocation.btf();
+    let sysfs_path = "/sys/kernel/btf/bpfkit_testmod";
+    let sysfs = std::fs::read(sysfs_path).map_err(|e| format!("{sysfs_path}: {e}"))?;
+    println!(
+        "{}: {} distilled base types mapped onto vmlinux; {} own types relocated to ids {}.., {} bytes",
+        ko.display(),
+        relocation.distilled_count(),
+        ours.own_type_count(),
+        ours.first_id(),
+        ours.raw_bytes().len()
+    );
+    if ours.raw_bytes() == sysfs.as_slice() {
+        println!("  identical to {sysfs_path}, byte for byte");
+        return Ok(());
+    }
+    // Say where they differ: the first type whose record is not the same.
+    let kernel = Btf::parse_split(sysfs, base).map_err(|e| format!("{sysfs_path}: {e}"))?;
+    for (a, b) in ours.types().zip(kernel.types()) {
+        if a.record() != b.record() {
+            return Err(format!(
+                "type [{}] differs: ours {:?} {:?}, the kernel's {:?} {:?}",
+                a.id(),
+                a.kind(),
+                a.to_record(),
+                b.kind(),
+                b.to_record()
+            ));
+        }
+    }
+    Err(format!(
+        "same records, different blobs: ours {} types / {} string bytes, the kernel's {} / {}",
+        ours.own_type_count(),
+        ours.own_strings().len(),
+        kernel.own_type_count(),
+        kernel.own_strings().len()
+    ))
+}
+
 /// bpftool) registers `bpf/testmod_ops.bpf.o`, the module's trigger calls it and returns what
 /// the BPF code computes, and removing the link unregisters it. This checks the module and the
 /// fixture independently of bpfkit's own loader.
@@ -542,11 +603,7 @@ fn loader_core_modules() -> Result<(), String> {
     let got = core_module_values()?;
     check(&got, &[("btrfs_inode_exists", 0), ("btrfs_generation_offset", 0)])?;
     check(&got, &expected_point)?;
-    let ko = std::fs::read_dir("/modules")
-        .map_err(|e| format!("/modules: {e}"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("-btrfs.ko")))
-        .ok_or("btrfs.ko not in /modules")?;
+    let ko = guest_module_file("btrfs")?;
     run("insmod", &[&ko.to_string_lossy()])?;
     println!("after insmod btrfs again:");
     let got = core_module_values()?;
