@@ -33,6 +33,22 @@ pub enum CliError {
     Object(PathBuf, bpfkit::Error),
     /// `bpfkit load`: this many programs were rejected (each reported above).
     NotAllLoaded(usize),
+    /// A module's BTF could not be relocated from its distilled base onto `base`.
+    Relocate {
+        path: PathBuf,
+        base: PathBuf,
+        source: BtfError,
+        /// Mention `--on-distilled-base` (the base was chosen implicitly by a viewing command).
+        hint: bool,
+    },
+    /// `btf relocate` on a module without a distilled base.
+    NotDistilled(PathBuf),
+    /// `btf distill` on BTF that is not split.
+    NotSplit(PathBuf),
+    /// No base given and the running kernel has no `/sys/kernel/btf/vmlinux`.
+    NoVmlinux,
+    /// An output file could not be written.
+    Write(PathBuf, io::Error),
 }
 
 impl From<bpfkit::Error> for CliError {
@@ -82,6 +98,23 @@ impl fmt::Display for CliError {
             CliError::Loader(e) => e.fmt(f),
             CliError::Object(path, e) => write!(f, "{}: {e}", path.display()),
             CliError::NotAllLoaded(n) => write!(f, "{n} program(s) rejected (see above)"),
+            CliError::Relocate { path, base, source, hint } => {
+                write!(f, "{}: cannot relocate its distilled base onto {}: {source}", path.display(), base.display())?;
+                if *hint {
+                    f.write_str(" (--base picks another vmlinux; --on-distilled-base shows the module unrelocated)")?;
+                }
+                Ok(())
+            }
+            CliError::NotDistilled(path) => write!(
+                f,
+                "{} has no distilled base (.BTF.base): its BTF is split on the exact vmlinux it was built against, nothing to relocate",
+                path.display()
+            ),
+            CliError::NotSplit(path) => {
+                write!(f, "{} is not split BTF (give the base it sits on with --base)", path.display())
+            }
+            CliError::NoVmlinux => f.write_str("no --base given and /sys/kernel/btf/vmlinux does not exist"),
+            CliError::Write(path, e) => write!(f, "writing {}: {e}", path.display()),
         }
     }
 }
@@ -89,10 +122,15 @@ impl fmt::Display for CliError {
 impl Error for CliError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            CliError::Load { source, .. } | CliError::Btf(source) => Some(source),
-            CliError::Io(e) => Some(e),
+            CliError::Load { source, .. } | CliError::Btf(source) | CliError::Relocate { source, .. } => Some(source),
+            CliError::Io(e) | CliError::Write(_, e) => Some(e),
             CliError::Loader(e) | CliError::Object(_, e) => Some(e),
-            CliError::NoSuchId { .. } | CliError::NoSuchName(_) | CliError::NotAllLoaded(_) => None,
+            CliError::NoSuchId { .. }
+            | CliError::NoSuchName(_)
+            | CliError::NotAllLoaded(_)
+            | CliError::NotDistilled(_)
+            | CliError::NotSplit(_)
+            | CliError::NoVmlinux => None,
         }
     }
 }

@@ -64,6 +64,41 @@ enum BtfCommand {
     Inspect(Source),
     /// Print types one per line, members indented (like `bpftool btf dump ... format raw`).
     Dump(DumpArgs),
+    /// Relocate a module's BTF from its distilled base (.BTF.base) onto a vmlinux, as the
+    /// kernel does at module load; writes what /sys/kernel/btf/<module> would show.
+    Relocate(RelocateArgs),
+    /// Distill a module's split BTF: a small base of the named types it uses plus the split BTF
+    /// on it, so the module's BTF can be relocated onto other kernels.
+    Distill(DistillArgs),
+}
+
+#[derive(Args)]
+struct RelocateArgs {
+    /// A module file (.ko, .ko.xz, .ko.zst, .ko.gz) or any ELF file with .BTF and .BTF.base
+    /// (what `bpfkit btf distill` writes).
+    module: PathBuf,
+    /// The vmlinux BTF to relocate onto (raw or ELF); default: the running kernel's.
+    #[arg(long, value_name = "PATH")]
+    base: Option<PathBuf>,
+    /// Write the relocated split BTF (raw) here.
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// List each distilled type and the base type it was mapped to.
+    #[arg(long)]
+    map: bool,
+}
+
+#[derive(Args)]
+struct DistillArgs {
+    #[command(flatten)]
+    source: Source,
+    /// Where to write an ELF file holding .BTF (the new split BTF) and .BTF.base (the distilled
+    /// base); with --raw, OUT gets the split BTF and OUT.base the distilled base, as raw BTF.
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Write raw BTF blobs instead of an ELF file.
+    #[arg(long)]
+    raw: bool,
 }
 
 /// Where the BTF comes from.
@@ -72,9 +107,14 @@ pub struct Source {
     /// Raw BTF or an ELF file with a .BTF section; default: /sys/kernel/btf/vmlinux. A module
     /// under /sys/kernel/btf/ gets vmlinux as its base automatically.
     pub path: Option<PathBuf>,
-    /// Base BTF to parse PATH as split BTF on (raw or ELF).
+    /// Base BTF to parse PATH as split BTF on (raw or ELF). A module with a distilled base
+    /// (.BTF.base) is relocated onto it (default: the running vmlinux, whatever release the
+    /// module was built for).
     #[arg(long, value_name = "PATH")]
     pub base: Option<PathBuf>,
+    /// For a module with a distilled base: show it on that base, not relocated.
+    #[arg(long, conflicts_with = "base")]
+    pub on_distilled_base: bool,
 }
 
 #[derive(Args)]
@@ -118,6 +158,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let loaded = btf::source::load(&source)?;
             btf::inspect::print(&loaded, &mut out)?;
         }
+        Command::Btf(BtfCommand::Relocate(args)) => {
+            btf::relocate::run(&args.module, args.base.as_deref(), args.output.as_deref(), args.map, &mut out)?
+        }
+        Command::Btf(BtfCommand::Distill(args)) => btf::distill::run(&args.source, &args.output, args.raw, &mut out)?,
         Command::Btf(BtfCommand::Dump(args)) => {
             let loaded = btf::source::load(&args.source)?;
             let selection = btf::dump::Selection::new(&loaded.btf, args.id, args.name.as_deref())?;

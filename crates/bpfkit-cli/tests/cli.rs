@@ -725,3 +725,80 @@ fn kernel_lists_btf_kfuncs_and_struct_ops_types() {
     let json = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(json.contains(r#"{"name":"bpf_task_acquire","module":"vmlinux","prototype":"struct task_struct *bpf_task_acquire(struct task_struct *p)"}"#), "{json}");
 }
+
+/// A corpus kernel directory, fetched if needed; `None` under `BPFKIT_SKIP_CORPUS`.
+fn corpus_kernel(name: &str) -> Option<std::path::PathBuf> {
+    bpfkit_testkit::corpus::kernel_dir(name).unwrap_or_else(|e| panic!("corpus kernel {name}: {e}"))
+}
+
+#[test]
+fn distill_then_relocate_onto_another_point_release() {
+    let (Some(a), Some(b)) = (corpus_kernel("6.12"), corpus_kernel("6.12-prev")) else {
+        println!("skipped: {}", bpfkit_testkit::corpus::SKIPPED);
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("bpfkit-cli-distill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let module = a.join("modules/kernel/net/netfilter/nf_conntrack.ko");
+    let (va, vb) = (a.join("vmlinux"), b.join("vmlinux"));
+    let distilled = dir.join("nf_conntrack.btf.o");
+    let out = bpfkit(&["btf", "distill", &s(&module), "--base", &s(&va), "-o", &s(&distilled)]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("ELF with .BTF and .BTF.base") && text.contains("distilled base of"), "{text}");
+
+    // Onto the other release: raw split BTF on its vmlinux, readable by `btf dump`.
+    let relocated = dir.join("nf_conntrack.btf");
+    let out = bpfkit(&["btf", "relocate", &s(&distilled), "--base", &s(&vb), "-o", &s(&relocated), "--map"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("distilled base types mapped onto") && text.contains("STRUCT 'sk_buff' ["), "{text}");
+    let out = bpfkit(&["btf", "dump", &s(&relocated), "--base", &s(&vb), "--name", "nf_conn"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success() && text.contains("STRUCT 'nf_conn'"), "{text}");
+    // The distilled file itself dumps relocated onto whichever --base it is given.
+    let out = bpfkit(&["btf", "inspect", &s(&distilled), "--base", &s(&vb)]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success() && text.contains("relocated onto the base below"), "{text}");
+
+    // A module without a distilled base has nothing to relocate.
+    let out = bpfkit(&["btf", "relocate", &s(&module), "--base", &s(&va)]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success() && err.contains("has no distilled base (.BTF.base)"), "{err}");
+    // Plain vmlinux is not split BTF.
+    let out = bpfkit(&["btf", "distill", &s(&va), "-o", &s(&dir.join("x"))]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success() && err.contains("is not split BTF"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn relocation_failures_name_the_distilled_type() {
+    let (Some(a), Some(sid)) = (corpus_kernel("6.12"), corpus_kernel("sid")) else {
+        println!("skipped: {}", bpfkit_testkit::corpus::SKIPPED);
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("bpfkit-cli-reloc-fail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let module = a.join("modules/kernel/fs/btrfs/btrfs.ko");
+    let (raw, base_out) = (dir.join("btrfs.split"), dir.join("btrfs.split.base"));
+    let out = bpfkit(&["btf", "distill", &s(&module), "--base", &s(&a.join("vmlinux")), "-o", &s(&raw), "--raw"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(raw.is_file() && base_out.is_file());
+    // A 6.12 btrfs embeds struct inode by value; 7.x's inode has another size.
+    let distilled = dir.join("btrfs.btf.o");
+    let elf = bpfkit(&["btf", "distill", &s(&module), "--base", &s(&a.join("vmlinux")), "-o", &s(&distilled)]);
+    assert!(elf.status.success());
+    let out = bpfkit(&["btf", "relocate", &s(&distilled), "--base", &s(&sid.join("vmlinux"))]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "relocating 6.12's btrfs onto 7.x should fail");
+    assert!(
+        err.contains("match no type of the base")
+            && err.contains("STRUCT 'inode'")
+            && err.contains("embedded by value"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -27,6 +27,10 @@ pub fn print(loaded: &Loaded, out: &mut impl Write) -> io::Result<()> {
             field(out, "container", format_args!("{c:?}-compressed ELF ({} bytes), .BTF section", loaded.file_len))?
         }
     }
+    if let Some(n) = loaded.distilled_types {
+        let how = if loaded.base_path.is_some() { "relocated onto the base below" } else { "not relocated" };
+        field(out, "distilled base", format_args!(".BTF.base, {n} types ({how})"))?;
+    }
     field(out, "BTF size", format_args!("{} bytes", btf.raw_bytes().len()))?;
     let endian = match btf.endian() {
         Endian::Little => "little-endian",
@@ -42,6 +46,11 @@ pub fn print(loaded: &Loaded, out: &mut impl Write) -> io::Result<()> {
             field(out, "first string", btf.first_string_offset())?;
             field(out, "own types", btf.own_type_count())?;
             field(out, "total types", format_args!("{last_id} (ids 1..={last_id}, base included)"))?;
+        }
+        None if loaded.distilled_types.is_some() => {
+            field(out, "split on", "its distilled base (.BTF.base)")?;
+            field(out, "first type id", btf.first_id())?;
+            field(out, "own types", btf.own_type_count())?;
         }
         None => {
             field(out, "split on", "- (base BTF)")?;

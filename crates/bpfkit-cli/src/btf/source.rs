@@ -30,6 +30,8 @@ pub struct Loaded {
     pub file_len: usize,
     /// The base's path, for split BTF.
     pub base_path: Option<PathBuf>,
+    /// For a module with a distilled base (`.BTF.base`): its type count.
+    pub distilled_types: Option<u32>,
     pub btf: Btf,
 }
 
@@ -38,7 +40,9 @@ pub struct Loaded {
 pub fn load(source: &Source) -> Result<Loaded, CliError> {
     let path = source.path.clone().unwrap_or_else(|| Path::new(SYSFS_BTF).join("vmlinux"));
     // A module file is read (and decompressed) once: its vermagic decides the implicit base.
-    let module = match path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".ko")) {
+    // A module: named so, or any ELF file with a distilled base (`bpfkit btf distill` output).
+    let named_ko = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".ko"));
+    let module = match named_ko || has_distilled_base(&path) {
         true => Some(ModuleFile::open(&path).map_err(|source| CliError::Load {
             path: path.clone(),
             is_base: false,
@@ -47,10 +51,15 @@ pub fn load(source: &Source) -> Result<Loaded, CliError> {
         })?),
         false => None,
     };
-    let base_path = source.base.clone().or_else(|| match &module {
-        Some(m) => running_vmlinux_for(m),
-        None => implicit_base(&path),
-    });
+    let distilled = module.as_ref().is_some_and(ModuleFile::has_distilled_base);
+    let base_path = match (&module, distilled) {
+        // A distilled base is what makes a module portable: relocate it onto the running
+        // vmlinux whatever release it was built for, as the kernel would load it.
+        (Some(_), true) if source.on_distilled_base => None,
+        (Some(_), true) => source.base.clone().or_else(running_vmlinux),
+        (Some(m), false) => source.base.clone().or_else(|| running_vmlinux_for(m)),
+        (None, _) => source.base.clone().or_else(|| implicit_base(&path)),
+    };
     let base = match &base_path {
         Some(p) => {
             let base = Btf::open(p, None).map_err(|source| CliError::Load {
@@ -64,19 +73,41 @@ pub fn load(source: &Source) -> Result<Loaded, CliError> {
         None => None,
     };
     let without_base = base.is_none();
+    let mut distilled_types = None;
     let loaded = match module {
         Some(m) => {
             let container = match m.compression() {
                 Compression::None => Container::Elf,
                 c => Container::Compressed(c),
             };
-            m.btf_on(base).map(|btf| (btf, container, m.file_len()))
+            distilled_types = m.distilled_base().ok().flatten().map(|d| d.type_count() - 1);
+            let btf = match (base, &base_path) {
+                (Some(base), Some(base_path)) if distilled => {
+                    m.btf_relocated_on(base).map_err(|source| match source {
+                        source @ BtfError::Relocate(_) => {
+                            CliError::Relocate { path: path.clone(), base: base_path.clone(), source, hint: true }
+                        }
+                        source => CliError::Load { path: path.clone(), is_base: false, without_base, source },
+                    })?
+                }
+                (base, _) => m.btf_on(base).map_err(|source| CliError::Load {
+                    path: path.clone(),
+                    is_base: false,
+                    without_base,
+                    source,
+                })?,
+            };
+            Ok((btf, container, m.file_len()))
         }
-        None => open(&path, base),
+        None => open(&path, base).map_err(|source| CliError::Load {
+            path: path.clone(),
+            is_base: false,
+            without_base,
+            source,
+        }),
     };
-    let (btf, container, file_len) =
-        loaded.map_err(|source| CliError::Load { path: path.clone(), is_base: false, without_base, source })?;
-    Ok(Loaded { path, container, file_len, base_path, btf })
+    let (btf, container, file_len) = loaded?;
+    Ok(Loaded { path, container, file_len, base_path, distilled_types, btf })
 }
 
 /// What `Btf::open` does, keeping what the file turned out to be (for `inspect`).
@@ -100,14 +131,27 @@ fn open(path: &Path, base: Option<Arc<Btf>>) -> Result<(Btf, Container, usize), 
     }
 }
 
+/// Whether `path` is an ELF file with a `.BTF.base` section (unreadable files are not: the
+/// caller's own read reports why).
+fn has_distilled_base(path: &Path) -> bool {
+    BtfBytes::open(path).is_ok_and(|b| {
+        elf::is_elf(b.as_slice()) && matches!(elf::find_section(b.as_slice(), elf::BTF_BASE_SECTION), Ok(Some(_)))
+    })
+}
+
 /// The running kernel's vmlinux for a module file (`.ko`, `.ko.xz`, ...) built for the running
 /// kernel (its `vermagic` names the running release). A module built for another kernel gets
 /// no implicit base: split BTF on the wrong vmlinux can parse and still mean nothing, so
 /// `--base` must say which.
 fn running_vmlinux_for(module: &ModuleFile) -> Option<PathBuf> {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    (module.kernel_release()? == release.trim()).then(running_vmlinux).flatten()
+}
+
+/// The running kernel's vmlinux BTF, if it exposes one.
+pub fn running_vmlinux() -> Option<PathBuf> {
     let vmlinux = Path::new(SYSFS_BTF).join("vmlinux");
-    (module.kernel_release()? == release.trim() && vmlinux.exists()).then_some(vmlinux)
+    vmlinux.exists().then_some(vmlinux)
 }
 
 /// vmlinux for a module's BTF in sysfs (`/sys/kernel/btf/<module>`, also given relative to the
