@@ -10,6 +10,10 @@
 //!   [`Btf::find_by_name_kind`], [`Btf::resolve`], [`Btf::size_of`], [`Btf::find_member`].
 //! * [`Type`] is a typed view of one record; [`TypeDetails`] its kind-specific data.
 //! * [`BtfBuilder`] writes BTF, and re-encodes a parsed blob byte for byte.
+//! * [`ModuleFile`] reads kernel module files (plain, xz, zstd, gzip). [`relocate()`] moves a
+//!   module's split BTF from its distilled base (`.BTF.base`) onto a real vmlinux with the
+//!   kernel's rules; [`distill()`] makes such a base for any split BTF. [`Equivalence`] compares
+//!   types of two blobs structurally.
 //!
 //! Nothing here makes syscalls; kernel interaction lives in the `bpfkit` crate.
 //!

@@ -167,6 +167,17 @@ impl Relocation {
 
 /// Relocates `split`, parsed on its distilled base, onto `base` (normally vmlinux).
 ///
+/// ```no_run
+/// use std::sync::Arc;
+/// use bpfkit_btf::{Btf, ModuleFile, relocate};
+/// let module = ModuleFile::open("bpfkit_testmod.ko")?;
+/// let vmlinux = Arc::new(Btf::open("/sys/kernel/btf/vmlinux", None)?);
+/// let on_distilled = module.btf_on(None)?; // split on its .BTF.base
+/// let relocated = relocate(&on_distilled, vmlinux)?;
+/// println!("{} distilled types mapped", relocated.distilled_count());
+/// # Ok::<(), bpfkit_btf::BtfError>(())
+/// ```
+///
 /// The output has the same types in the same order and the same string section as the input
 /// (the kernel rewrites the records in place), with references to distilled types replaced by
 /// the matching base ids, split ids moved past `base`'s last id, and string offsets moved past
