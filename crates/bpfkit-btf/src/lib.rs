@@ -14,6 +14,7 @@
 //!   module's split BTF from its distilled base (`.BTF.base`) onto a real vmlinux with the
 //!   kernel's rules; [`distill()`] makes such a base for any split BTF. [`Equivalence`] compares
 //!   types of two blobs structurally.
+//! * [`c_header`] prints BTF as a C header (`vmlinux.h`), interchangeable with bpftool's.
 //!
 //! Nothing here makes syscalls; kernel interaction lives in the `bpfkit` crate.
 //!
@@ -36,6 +37,7 @@
 mod btf;
 mod builder;
 mod bytes;
+pub mod c_header;
 mod distill;
 pub mod elf;
 mod endian;

@@ -49,6 +49,10 @@ pub enum CliError {
     NoVmlinux,
     /// An output file could not be written.
     Write(PathBuf, io::Error),
+    /// The command line asks for something impossible (says what and why).
+    Usage(String),
+    /// Something else failed at run time (says what).
+    Failed(String),
 }
 
 impl From<bpfkit::Error> for CliError {
@@ -115,6 +119,7 @@ impl fmt::Display for CliError {
             }
             CliError::NoVmlinux => f.write_str("no --base given and /sys/kernel/btf/vmlinux does not exist"),
             CliError::Write(path, e) => write!(f, "writing {}: {e}", path.display()),
+            CliError::Usage(why) | CliError::Failed(why) => f.write_str(why),
         }
     }
 }
@@ -130,7 +135,9 @@ impl Error for CliError {
             | CliError::NotAllLoaded(_)
             | CliError::NotDistilled(_)
             | CliError::NotSplit(_)
-            | CliError::NoVmlinux => None,
+            | CliError::NoVmlinux
+            | CliError::Usage(_)
+            | CliError::Failed(_) => None,
         }
     }
 }

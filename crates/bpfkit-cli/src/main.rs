@@ -7,9 +7,14 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod btf;
+mod demo;
 mod error;
 mod kernel;
 mod load;
+mod run;
+mod struct_ops;
+mod style;
+mod values;
 
 use error::CliError;
 
@@ -32,6 +37,59 @@ enum Command {
     /// Load every program and create every map of each object, without attaching (like
     /// `bpftool prog loadall`); says per program whether the kernel accepted it.
     Load(LoadArgs),
+    /// Open, load and attach an object (programs by their sections, struct_ops maps), print its
+    /// globals and small maps as it runs, detach on Ctrl-C.
+    Run(RunArgs),
+    /// Register, list and unregister struct_ops maps that outlive the command (like
+    /// `bpftool struct_ops`).
+    #[command(subcommand)]
+    StructOps(StructOpsCommand),
+    /// Show bpfkit on this kernel: its BTF, then a BPF TCP congestion control carrying a
+    /// loopback transfer.
+    Demo,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The BPF object file.
+    object: PathBuf,
+    /// Set a global before load: an integer (decimal, 0x hex, true/false) for 1/2/4/8-byte
+    /// globals, a string for char arrays. Repeatable.
+    #[arg(long = "global", value_name = "NAME=VALUE")]
+    globals: Vec<String>,
+    /// Load and attach only this program (repeatable; default: all).
+    #[arg(long = "program", value_name = "NAME")]
+    programs: Vec<String>,
+    /// Seconds between two printouts of the globals and maps.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    interval: f64,
+    /// Stop after this many seconds instead of at Ctrl-C.
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+}
+
+#[derive(Subcommand)]
+enum StructOpsCommand {
+    /// Load OBJECT and register its struct_ops maps so that they stay registered after the
+    /// command exits (.struct_ops.link maps need --pin).
+    Register {
+        /// The BPF object file.
+        object: PathBuf,
+        /// bpffs directory to pin the links of .struct_ops.link maps in (one per map).
+        #[arg(long, value_name = "DIR")]
+        pin: Option<PathBuf>,
+    },
+    /// List the kernel's struct_ops maps: id, name, ops type, how and whether registered.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unregister a struct_ops map, by name or kernel map id (detaching its link if it has one).
+    Unregister {
+        /// The map's name or id.
+        map: String,
+    },
 }
 
 #[derive(Args)]
@@ -154,6 +212,28 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 ));
             }
         }
+        Command::Run(args) => {
+            let seconds = |what: &str, v: f64| {
+                std::time::Duration::try_from_secs_f64(v)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| CliError::Usage(format!("--{what} {v}: expected a positive number of seconds")))
+            };
+            let options = run::RunOptions {
+                object: &args.object,
+                globals: &args.globals,
+                programs: &args.programs,
+                interval: seconds("interval", args.interval)?,
+                duration: args.duration.map(|d| seconds("duration", d)).transpose()?,
+            };
+            run::run(&options, &mut out)?;
+        }
+        Command::StructOps(StructOpsCommand::Register { object, pin }) => {
+            struct_ops::register(&object, pin.as_deref(), &mut out)?
+        }
+        Command::StructOps(StructOpsCommand::List { json }) => struct_ops::list(json, &mut out)?,
+        Command::StructOps(StructOpsCommand::Unregister { map }) => struct_ops::unregister(&map, &mut out)?,
+        Command::Demo => demo::run(&mut out)?,
         Command::Btf(BtfCommand::Inspect(source)) => {
             let loaded = btf::source::load(&source)?;
             btf::inspect::print(&loaded, &mut out)?;

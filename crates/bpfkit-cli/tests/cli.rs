@@ -802,3 +802,143 @@ fn relocation_failures_name_the_distilled_type() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Tests that register the `bpfkit_reno` congestion control run one at a time.
+static TCP_CC: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Whether a root-only test can run here; prints why not (a failure under `BPFKIT_NO_SKIP`).
+fn root_or_skip(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    bpfkit_testkit::skip::skip(test, "needs root (loads BPF programs)").unwrap_or_else(|e| panic!("{e}"));
+    false
+}
+
+const AVAILABLE_CC: &str = "/proc/sys/net/ipv4/tcp_available_congestion_control";
+
+fn reno_available() -> bool {
+    std::fs::read_to_string(AVAILABLE_CC).unwrap_or_default().split_whitespace().any(|n| n == "bpfkit_reno")
+}
+
+#[test]
+fn run_attaches_prints_counters_and_detaches() {
+    if !root_or_skip("run_attaches_prints_counters_and_detaches") {
+        return;
+    }
+    let me = std::process::id().to_string();
+    let global = format!("target_tgid={me}");
+    let child = Command::new(env!("CARGO_BIN_EXE_bpfkit"))
+        .args(["run", &fixture("minimal"), "--global", &global, "--interval", "0.3", "--duration", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // getpid(2) from this process is what the program counts (std::process::id calls it).
+    let start = std::time::Instant::now();
+    let mut calls = 0u64;
+    while start.elapsed() < std::time::Duration::from_millis(1700) {
+        calls += u64::from(std::process::id() > 0);
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("attached program count_getpid (tracepoint/syscalls/sys_enter_getpid)"), "{text}");
+    let hits: Vec<u64> =
+        text.lines().filter_map(|l| l.trim().strip_prefix("hits = ")).map(|v| v.parse().unwrap()).collect();
+    assert!(hits.len() >= 2, "{text}");
+    assert!(*hits.last().unwrap() > 0, "no getpid counted in {calls} calls:\n{text}");
+    assert!(hits.windows(2).all(|w| w[0] <= w[1]), "{text}");
+    assert!(text.trim_end().ends_with("detached 1 attachment(s)"), "{text}");
+
+    // Bad settings are usage errors naming the global.
+    let err = failure(&bpfkit(&["run", &fixture("minimal"), "--global", "target_tgid=x", "--duration", "1"]));
+    assert!(err.contains("--global target_tgid: 'x' is not an integer"), "{err}");
+    let err = failure(&bpfkit(&["run", &fixture("minimal"), "--global", "nope=1", "--duration", "1"]));
+    assert!(err.contains("no such global") && err.contains("target_tgid"), "{err}");
+}
+
+#[test]
+fn run_registers_struct_ops_while_running() {
+    if !root_or_skip("run_registers_struct_ops_while_running") {
+        return;
+    }
+    let _serial = TCP_CC.lock().unwrap_or_else(|e| e.into_inner());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bpfkit"))
+        .args(["run", &fixture("tcp_cc"), "--duration", "3"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !reno_available() && start.elapsed() < std::time::Duration::from_secs(3) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let registered = reno_available();
+    // Ctrl-C detaches.
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    let mut text = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut text).unwrap();
+    assert!(registered, "bpfkit_reno never appeared while `bpfkit run` ran:\n{text}");
+    assert!(status.success(), "{text}");
+    assert!(text.contains("registered struct_ops bpfkit_reno (tcp_congestion_ops)"), "{text}");
+    assert!(text.contains("runs as a member of its struct_ops map"), "{text}");
+    assert!(!reno_available(), "still registered after `bpfkit run` exited");
+}
+
+#[test]
+fn struct_ops_register_list_unregister() {
+    if !root_or_skip("struct_ops_register_list_unregister") {
+        return;
+    }
+    let _serial = TCP_CC.lock().unwrap_or_else(|e| e.into_inner());
+    // A .struct_ops.link map needs somewhere to pin its link.
+    let err = failure(&bpfkit(&["struct-ops", "register", &fixture("tcp_cc")]));
+    assert!(err.contains("bpfkit_reno is a .struct_ops.link map") && err.contains("--pin"), "{err}");
+    assert!(!reno_available());
+
+    let fs = bpfkit_testkit::reference::BpfFs::mount("cli-struct-ops").unwrap();
+    let dir = fs.path().join("ops");
+    let text = stdout(&bpfkit(&["struct-ops", "register", &fixture("tcp_cc"), "--pin", dir.to_str().unwrap()]));
+    assert!(text.contains("registered bpfkit_reno: link pinned at"), "{text}");
+    assert!(reno_available(), "registered, yet not in {AVAILABLE_CC}");
+
+    let list = stdout(&bpfkit(&["struct-ops", "list"]));
+    let line = list.lines().find(|l| l.contains("bpfkit_reno")).unwrap_or_else(|| panic!("{list}"));
+    assert!(line.contains("tcp_congestion_ops") && line.contains("link ") && line.ends_with("registered"), "{line}");
+    let json = stdout(&bpfkit(&["struct-ops", "list", "--json"]));
+    json::validate(json.trim()).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(
+        json.contains(r#""name":"bpfkit_reno","type":"tcp_congestion_ops","module":null,"link_based":true"#),
+        "{json}"
+    );
+
+    let text = stdout(&bpfkit(&["struct-ops", "unregister", "bpfkit_reno"]));
+    assert!(text.contains("unregistered bpfkit_reno") && text.contains("detached its link"), "{text}");
+    assert!(!reno_available(), "still registered after unregister");
+    let err = failure(&bpfkit(&["struct-ops", "unregister", "bpfkit_reno"]));
+    assert!(err.contains("struct_ops map \"bpfkit_reno\" not found"), "{err}");
+    let _ = std::fs::remove_file(dir.join("bpfkit_reno"));
+}
+
+#[test]
+fn demo_runs_a_bpf_congestion_control_over_loopback() {
+    if !root_or_skip("demo_runs_a_bpf_congestion_control_over_loopback") {
+        return;
+    }
+    let _serial = TCP_CC.lock().unwrap_or_else(|e| e.into_inner());
+    let text = stdout(&bpfkit(&["demo"]));
+    assert!(text.contains("Kernel BTF") && text.contains("kfuncs callable from BPF"), "{text}");
+    assert!(text.contains("tcp_congestion_ops"), "{text}");
+    let acks: u64 = text
+        .lines()
+        .find_map(|l| l.split("cong_avoid on ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|n| n.replace(',', "").parse().unwrap())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(acks > 0, "{text}");
+    assert!(text.contains("init 1 time(s)"), "{text}");
+    assert!(text.contains("unregistered: tcp_available_congestion_control"), "{text}");
+    // Piped output carries no colour codes.
+    assert!(!text.contains('\x1b'), "{text}");
+    assert!(!reno_available());
+}

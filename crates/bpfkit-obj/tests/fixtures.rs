@@ -255,3 +255,13 @@ fn bind_maps_writes_fds_and_offsets() {
     assert_eq!(bound.unresolved_externs.len(), 1);
     assert_eq!(bound.unresolved_externs[0].1, "tcp_reno_ssthresh");
 }
+
+#[test]
+fn objects_parse_from_unaligned_buffers() {
+    // `include_bytes!` and slices of larger buffers have no alignment guarantee.
+    let bytes = std::fs::read(fixture_path("minimal")).unwrap();
+    let mut shifted = vec![0u8; bytes.len() + 1];
+    shifted[1..].copy_from_slice(&bytes);
+    let obj = Object::parse("minimal.bpf.o", &shifted[1..]).expect("parse at an odd address");
+    assert!(obj.program("count_getpid").is_some());
+}

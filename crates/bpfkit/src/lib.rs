@@ -39,6 +39,7 @@ mod object;
 mod perfbuf;
 mod pin;
 mod program;
+pub mod registered_ops;
 pub mod ringbuf;
 pub mod sched_ext;
 mod struct_ops;

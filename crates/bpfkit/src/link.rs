@@ -83,6 +83,14 @@ impl Link {
             .map_err(|e| Error::sys(format!("update struct_ops link of {} to {}", self.program, new.name()), e))
     }
 
+    /// Lets go of the attachment without undoing it, where the kernel keeps it on its own: a
+    /// plain struct_ops map stays registered (until `bpfkit struct-ops unregister`), a legacy
+    /// `BPF_PROG_ATTACH` stays attached. A BPF link or perf event ends when its fd closes, unless
+    /// pinned first; for those this is the same as dropping. The fds are closed either way.
+    pub fn keep(mut self) {
+        self.detached = true;
+    }
+
     /// Detaches now (the same as dropping, with the error reported).
     pub fn detach(mut self) -> Result<()> {
         self.detached = true;

@@ -278,6 +278,16 @@ impl Object {
         Ok((var, map))
     }
 
+    /// The object's global variables (`.data`, `.bss`, `.rodata`, ...): names, sizes, places.
+    pub fn globals(&self) -> &[GlobalVar] {
+        &self.globals
+    }
+
+    /// Whether global variable `name` is in a frozen `.rodata` section.
+    pub fn is_rodata(&self, name: &str) -> bool {
+        self.globals.iter().find(|g| g.name == name).is_some_and(|g| self.rodata.get(g.map).copied().unwrap_or(false))
+    }
+
     /// The current bytes of global variable `name`, as programs see them.
     pub fn global(&self, name: &str) -> Result<Vec<u8>> {
         let (var, map) = self.var(name)?;

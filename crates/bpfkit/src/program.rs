@@ -299,6 +299,15 @@ impl Iter {
 }
 
 /// Whether [`Program::attach`] can attach `p` without a target from the caller.
+impl Program {
+    /// Whether [`attach`](Self::attach) needs nothing more than the section name (tracepoints,
+    /// kprobes, fentry and friends); XDP, tc, cgroup, socket, iterator and syscall programs need a
+    /// target from the caller.
+    pub fn is_auto_attachable(&self) -> bool {
+        auto_attachable(self)
+    }
+}
+
 pub(crate) fn auto_attachable(p: &Program) -> bool {
     match &p.kind.target {
         AttachTarget::Tracepoint { .. }

@@ -64,7 +64,17 @@ pub(crate) fn available(kernel: &KernelBtf) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     let mut scan = |btf: &Btf| {
         for t in btf.types().filter(|t| t.id() >= btf.first_id() && t.kind() == Kind::Struct) {
-            if let Some(n) = t.name().ok().and_then(|n| n.strip_prefix("bpf_struct_ops_")) {
+            let Some(n) = t.name().ok().and_then(|n| n.strip_prefix("bpf_struct_ops_")) else { continue };
+            // A wrapper holds the ops struct as its `data` member; the kernel's own
+            // bookkeeping structs (`bpf_struct_ops_map`, `_desc`, `_link`, ...) do not.
+            let wraps = t.members().any(|m| {
+                btf.str_at(m.name_off).is_ok_and(|name| name == "data")
+                    && btf
+                        .resolve(m.ty)
+                        .and_then(|id| btf.type_by_id(id))
+                        .is_ok_and(|d| d.kind() == Kind::Struct && d.name().is_ok_and(|dn| dn == n))
+            });
+            if wraps {
                 names.push(n.to_owned());
             }
         }

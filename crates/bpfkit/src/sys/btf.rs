@@ -26,21 +26,12 @@ pub fn btf_load(bytes: &[u8], log: &mut [u8]) -> io::Result<OwnedFd> {
 
 /// `BPF_BTF_GET_NEXT_ID`: the next kernel BTF object id after `id` (0 starts), `None` at the end.
 pub fn btf_get_next_id(id: u32) -> io::Result<Option<u32>> {
-    let mut attr = zeroed_attr();
-    attr.__bindgen_anon_6.__bindgen_anon_1.start_id = id;
-    match bpf(uapi::BPF_BTF_GET_NEXT_ID, &mut attr) {
-        // SAFETY: reading a u32 the kernel filled in (plain data).
-        Ok(_) => Ok(Some(unsafe { attr.__bindgen_anon_6.next_id })),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
-        Err(e) => Err(e),
-    }
+    super::ids::next_id(super::ids::ObjectKind::Btf, id)
 }
 
 /// `BPF_BTF_GET_FD_BY_ID`. `ENOENT` means the object went away (a module was unloaded).
 pub fn btf_get_fd_by_id(id: u32) -> io::Result<OwnedFd> {
-    let mut attr = zeroed_attr();
-    attr.__bindgen_anon_6.__bindgen_anon_1.btf_id = id;
-    bpf_fd(uapi::BPF_BTF_GET_FD_BY_ID, &mut attr)
+    super::ids::fd_by_id(super::ids::ObjectKind::Btf, id)
 }
 
 /// What the kernel says about one of its BTF objects.

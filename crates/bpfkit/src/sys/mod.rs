@@ -24,6 +24,7 @@ pub mod uapi {
 }
 
 mod btf;
+mod ids;
 mod link;
 mod map;
 pub(crate) mod mmap;
@@ -38,6 +39,7 @@ use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 pub use btf::{BtfInfo, btf_get_fd_by_id, btf_get_next_id, btf_info, btf_load};
+pub use ids::{LinkInfo, MapInfo, ObjectKind, fd_by_id, link_info, map_info, next_id};
 pub use link::{
     LinkCreate, LinkTarget, iter_create, link_create, link_detach, link_update, prog_attach, prog_detach,
     raw_tracepoint_open,

@@ -1,4 +1,6 @@
-//! Socket filters: `SO_ATTACH_BPF` / `SO_DETACH_BPF`.
+//! Socket options BPF uses: socket filters (`SO_ATTACH_BPF` / `SO_DETACH_BPF`) and the TCP
+//! congestion control a socket runs (`TCP_CONGESTION`, how a struct_ops congestion control is
+//! chosen).
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -30,6 +32,22 @@ pub fn detach_bpf(socket: BorrowedFd<'_>) -> io::Result<()> {
             libc::SO_DETACH_BPF,
             (&zero as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// Makes TCP socket `socket` use congestion control `name` (`TCP_CONGESTION`), for example one
+/// a `tcp_congestion_ops` struct_ops map registered.
+pub fn set_tcp_congestion(socket: BorrowedFd<'_>, name: &str) -> io::Result<()> {
+    // SAFETY: the option value is a live byte buffer and its exact length is passed.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            name.as_ptr().cast(),
+            name.len() as libc::socklen_t,
         )
     };
     if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }

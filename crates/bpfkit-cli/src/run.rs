@@ -1,0 +1,164 @@
+//! `bpfkit run OBJECT`: open, load, attach every program that attaches by its section name and
+//! register every struct_ops map, print the globals and small maps on an interval and on exit,
+//! and detach on Ctrl-C (or after `--duration`).
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bpfkit::bpfkit_obj::{MapKind, MapType};
+use bpfkit::{Link, Object, OpenObject};
+
+use crate::error::CliError;
+use crate::style::Style;
+use crate::values;
+
+/// What `bpfkit run` was asked to do.
+pub struct RunOptions<'a> {
+    pub object: &'a Path,
+    /// `NAME=VALUE` settings of globals, before load.
+    pub globals: &'a [String],
+    /// Load only these programs (default: all).
+    pub programs: &'a [String],
+    pub interval: Duration,
+    /// Stop after this long (default: at Ctrl-C).
+    pub duration: Option<Duration>,
+}
+
+/// Sets `NAME=VALUE` on the open object, sized by the global's own size.
+fn set_global(open: &mut OpenObject, setting: &str) -> Result<(), CliError> {
+    let (name, value) =
+        setting.split_once('=').ok_or_else(|| CliError::Usage(format!("--global {setting}: expected NAME=VALUE")))?;
+    let size = open.model().globals().iter().find(|g| g.name == name).map(|g| g.size as usize).ok_or_else(|| {
+        let known: Vec<&str> = open.model().globals().iter().map(|g| g.name.as_str()).collect();
+        CliError::Usage(format!("--global {name}: the object has no such global (it has: {})", known.join(", ")))
+    })?;
+    let bytes = values::encode(value, size).map_err(|why| CliError::Usage(format!("--global {name}: {why}")))?;
+    open.set_global(name, &bytes)?;
+    Ok(())
+}
+
+/// Maps worth printing: not global data, struct_ops, events or program arrays.
+fn printable(map: &bpfkit::Map) -> bool {
+    let shown = [
+        MapType::HASH,
+        MapType::ARRAY,
+        MapType::PERCPU_HASH,
+        MapType::PERCPU_ARRAY,
+        MapType::LRU_HASH,
+        MapType::LRU_PERCPU_HASH,
+    ];
+    matches!(map.kind(), MapKind::Btf | MapKind::Legacy) && shown.contains(&map.map_type())
+}
+
+const MAX_ENTRIES_SHOWN: usize = 16;
+
+/// A map value as text; per-CPU values of integer size are summed over the CPUs.
+fn value_text(map: &bpfkit::Map, key: &[u8]) -> Result<Option<String>, CliError> {
+    let Some(raw) = map.lookup(key)? else { return Ok(None) };
+    let per_cpu = [MapType::PERCPU_HASH, MapType::PERCPU_ARRAY, MapType::LRU_PERCPU_HASH].contains(&map.map_type());
+    let size = map.value_size() as usize;
+    if !per_cpu {
+        return Ok(Some(values::show(&raw)));
+    }
+    let stride = size.div_ceil(8) * 8;
+    let slots: Vec<&[u8]> = raw.chunks_exact(stride.max(1)).map(|slot| &slot[..size.min(slot.len())]).collect();
+    if matches!(size, 1 | 2 | 4 | 8) {
+        let sum: u64 = slots.iter().filter_map(|s| values::show(s).parse::<u64>().ok()).fold(0, u64::wrapping_add);
+        return Ok(Some(format!("{sum} (sum over {} CPUs)", slots.len())));
+    }
+    Ok(Some(slots.iter().map(|s| values::show(s)).collect::<Vec<_>>().join(" | ")))
+}
+
+/// Globals (not `.rodata`, which cannot change) and the entries of small maps.
+fn print_state(obj: &Object, elapsed: Duration, style: &Style, out: &mut impl Write) -> Result<(), CliError> {
+    writeln!(out, "{}", style.bold(&format!("after {:.1} s:", elapsed.as_secs_f64())))?;
+    for g in obj.globals() {
+        if obj.is_rodata(&g.name) {
+            continue;
+        }
+        if let Ok(bytes) = obj.global(&g.name) {
+            writeln!(out, "  {} = {}", g.name, values::show(&bytes))?;
+        }
+    }
+    for map in obj.maps().filter(|m| printable(m)) {
+        let keys = map.keys()?;
+        writeln!(out, "  map {} ({} entries):", map.name(), keys.len())?;
+        for key in keys.iter().take(MAX_ENTRIES_SHOWN) {
+            let Some(value) = value_text(map, key)? else { continue };
+            writeln!(out, "    {} = {}", values::show(key), value)?;
+        }
+        if keys.len() > MAX_ENTRIES_SHOWN {
+            writeln!(out, "    ... {} more", keys.len() - MAX_ENTRIES_SHOWN)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the object until Ctrl-C or the duration ends.
+pub fn run(options: &RunOptions<'_>, out: &mut impl Write) -> Result<(), CliError> {
+    let style = Style::stdout();
+    // Before anything else: SIGINT and SIGTERM become readable events, so Ctrl-C detaches.
+    let interrupts = bpfkit::sys::signals::Interrupts::new()
+        .map_err(|source| CliError::Loader(bpfkit::Error::Sys { op: "signalfd".into(), source }))?;
+    let mut open = OpenObject::open(options.object).map_err(|e| CliError::Object(options.object.to_owned(), e))?;
+    for setting in options.globals {
+        set_global(&mut open, setting)?;
+    }
+    if !options.programs.is_empty() {
+        let names: Vec<&str> = options.programs.iter().map(String::as_str).collect();
+        open.load_only(&names)?;
+    }
+    let obj = open.load().map_err(|e| CliError::Object(options.object.to_owned(), e))?;
+    let mut links: Vec<Link> = Vec::new();
+    writeln!(out, "{}", style.bold(&format!("{}: loaded", options.object.display())))?;
+    for program in obj.programs() {
+        if program.is_auto_attachable() {
+            links.push(program.attach()?);
+            writeln!(out, "  {} program {} ({})", style.good("attached"), program.name(), program.section())?;
+        } else {
+            let why = match program.section() {
+                s if s.starts_with("struct_ops") => "runs as a member of its struct_ops map",
+                s if s.starts_with("syscall") => "runs on demand (BPF_PROG_TEST_RUN)",
+                _ => "needs a target (interface, cgroup, socket, iterator)",
+            };
+            writeln!(
+                out,
+                "  {} program {} ({}): {}",
+                style.dim("loaded"),
+                program.name(),
+                program.section(),
+                style.dim(why)
+            )?;
+        }
+    }
+    for map in obj.maps() {
+        if let MapKind::StructOps { type_name, .. } = map.kind() {
+            links.push(map.attach_struct_ops()?);
+            writeln!(out, "  {} struct_ops {} ({type_name})", style.good("registered"), map.name())?;
+        }
+    }
+    writeln!(out, "{}", style.dim("running; Ctrl-C detaches and exits"))?;
+    out.flush()?;
+    let start = Instant::now();
+    loop {
+        let left = options.duration.map(|d| d.saturating_sub(start.elapsed()));
+        let wait = left.map_or(options.interval, |l| l.min(options.interval));
+        let timeout = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        let interrupted = interrupts
+            .wait(timeout)
+            .map_err(|source| CliError::Loader(bpfkit::Error::Sys { op: "wait for signals".into(), source }))?;
+        if interrupted || left.is_some_and(|l| l <= wait) {
+            break;
+        }
+        print_state(&obj, start.elapsed(), &style, out)?;
+        out.flush()?;
+    }
+    print_state(&obj, start.elapsed(), &style, out)?;
+    let count = links.len();
+    for link in links {
+        link.detach()?;
+    }
+    writeln!(out, "{}", style.bold(&format!("detached {count} attachment(s)")))?;
+    Ok(())
+}

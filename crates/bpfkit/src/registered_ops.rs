@@ -1,0 +1,162 @@
+//! struct_ops maps in the kernel, whoever created them: listing and unregistering, what
+//! `bpftool struct_ops show|unregister` do.
+//!
+//! Kernel facts: every struct_ops map is a `BPF_MAP_TYPE_STRUCT_OPS` map whose value type is the
+//! kernel's `bpf_struct_ops_<ops type>` (`btf_vmlinux_value_type_id` in the map's info, in the
+//! kernel BTF object `btf_vmlinux_id` names, 0 meaning vmlinux on kernels that do not say). A
+//! plain `.struct_ops` map is registered while element 0 is set (its value starts with a refcount
+//! and a state, `BPF_STRUCT_OPS_STATE_INUSE` = 1 when registered) and unregistered by deleting it.
+//! A `.struct_ops.link` map (`BPF_F_LINK`) is registered while a struct_ops link holds it, and
+//! unregistered by detaching that link; bpftool only knows the first way (deleting the element
+//! of a link-based map fails), bpfkit does both.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::Arc;
+
+use bpfkit_btf::{Btf, Kind};
+use bpfkit_obj::MapType;
+
+use crate::error::{Error, Result};
+use crate::sys::{self, ObjectKind, uapi};
+
+/// One struct_ops map of the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredOps {
+    /// The map's kernel id.
+    pub map_id: u32,
+    /// The map's name (the object's variable name, at most 15 bytes).
+    pub name: String,
+    /// The kernel ops type it implements (`tcp_congestion_ops`), if its BTF could be read.
+    pub type_name: Option<String>,
+    /// The module defining that type (`None`: vmlinux).
+    pub module: Option<String>,
+    /// Whether it registers through a link (`.struct_ops.link`).
+    pub link_based: bool,
+    /// The link registering it, for a link-based map.
+    pub link_id: Option<u32>,
+    /// Whether the kernel subsystem uses it now.
+    pub registered: bool,
+}
+
+fn sys_err(op: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+    let op = op.into();
+    move |source| Error::Sys { op, source }
+}
+
+/// Every struct_ops map of the kernel, ascending ids. Objects that go away while being listed
+/// are skipped.
+pub fn list() -> Result<Vec<RegisteredOps>> {
+    let links = struct_ops_links()?;
+    let vmlinux = crate::kernel_btf::vmlinux().ok();
+    let mut out = Vec::new();
+    let mut id = 0;
+    while let Some(next) = sys::next_id(ObjectKind::Map, id).map_err(sys_err("BPF_MAP_GET_NEXT_ID"))? {
+        id = next;
+        let fd = match sys::fd_by_id(ObjectKind::Map, id) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(sys_err(format!("BPF_MAP_GET_FD_BY_ID {id}"))(e)),
+        };
+        let info = sys::map_info(fd.as_fd()).map_err(sys_err(format!("map {id}: BPF_OBJ_GET_INFO_BY_FD")))?;
+        if info.map_type != MapType::STRUCT_OPS.0 {
+            continue;
+        }
+        let (type_name, module) = ops_type(&info, vmlinux.as_ref());
+        let link_based = info.flags & uapi::BPF_F_LINK != 0;
+        let link_id = links.iter().find(|(_, map)| *map == id).map(|(link, _)| *link);
+        let registered = if link_based {
+            link_id.is_some()
+        } else {
+            sys::MapFd::from_fd(fd).is_ok_and(|m| in_use(&m, info.value_size))
+        };
+        out.push(RegisteredOps { map_id: id, name: info.name, type_name, module, link_based, link_id, registered });
+    }
+    Ok(out)
+}
+
+/// (link id, map id) of every struct_ops link.
+fn struct_ops_links() -> Result<Vec<(u32, u32)>> {
+    let mut out = Vec::new();
+    let mut id = 0;
+    while let Some(next) = sys::next_id(ObjectKind::Link, id).map_err(sys_err("BPF_LINK_GET_NEXT_ID"))? {
+        id = next;
+        let Ok(fd) = sys::fd_by_id(ObjectKind::Link, id) else { continue };
+        if let Ok(sys::LinkInfo { struct_ops_map_id: Some(map), .. }) = sys::link_info(fd.as_fd()) {
+            out.push((id, map));
+        }
+    }
+    Ok(out)
+}
+
+/// The ops type of a struct_ops map: `bpf_struct_ops_<name>` in vmlinux or a module's BTF.
+fn ops_type(info: &sys::MapInfo, vmlinux: Option<&Arc<Btf>>) -> (Option<String>, Option<String>) {
+    let name_in = |btf: &Btf| {
+        let t = btf.type_by_id(info.vmlinux_value_type_id).ok()?;
+        let name = t.name().ok()?;
+        (t.kind() == Kind::Struct).then(|| name.strip_prefix("bpf_struct_ops_").unwrap_or(name).to_owned())
+    };
+    let Some(vmlinux) = vmlinux else { return (None, None) };
+    if info.vmlinux_btf_id != 0 {
+        if let Ok(fd) = sys::btf_get_fd_by_id(info.vmlinux_btf_id) {
+            if let Ok(btf_info) = sys::btf_info(fd.as_fd(), true) {
+                if btf_info.name != "vmlinux" {
+                    let module = btf_info.bytes.and_then(|b| Btf::parse_split(b, vmlinux.clone()).ok());
+                    return (module.as_ref().and_then(name_in), Some(btf_info.name));
+                }
+            }
+        }
+    }
+    (name_in(vmlinux), None)
+}
+
+/// Whether a plain struct_ops map's element 0 is in use (registered): the value's state word
+/// (after the refcount) is `BPF_STRUCT_OPS_STATE_INUSE`.
+fn in_use(map: &sys::MapFd, value_size: u32) -> bool {
+    let mut value = vec![0u8; value_size as usize];
+    match map.lookup(&0u32.to_ne_bytes(), &mut value, 0) {
+        Ok(true) => value.get(4..8).and_then(|s| s.try_into().ok()).map(u32::from_ne_bytes) == Some(1),
+        _ => false,
+    }
+}
+
+/// Unregisters the struct_ops map with kernel id `map_id`, or named `name`: detaches its link
+/// (link-based maps) or deletes its element (plain ones). Returns what it was.
+pub fn unregister(which: &str) -> Result<RegisteredOps> {
+    let all = list()?;
+    let by_id = which.parse::<u32>().ok();
+    let matching: Vec<&RegisteredOps> = all.iter().filter(|o| Some(o.map_id) == by_id || o.name == which).collect();
+    let ops = match matching.as_slice() {
+        [one] => (*one).clone(),
+        [] => {
+            return Err(Error::not_found("struct_ops map", which, all.iter().map(|o| o.name.as_str())));
+        }
+        several => {
+            let ids: Vec<String> = several.iter().map(|o| o.map_id.to_string()).collect();
+            return Err(Error::NotFound {
+                what: "single struct_ops map",
+                name: which.to_owned(),
+                hint: format!(" (several have that name: ids {}; give the id)", ids.join(", ")),
+            });
+        }
+    };
+    if !ops.registered {
+        return Err(Error::Sys {
+            op: format!("unregister struct_ops map {} ({})", ops.name, ops.map_id),
+            source: io::Error::new(io::ErrorKind::NotFound, "it is not registered"),
+        });
+    }
+    let op = format!("unregister struct_ops map {} ({})", ops.name, ops.map_id);
+    match ops.link_id {
+        Some(link) => {
+            let fd = sys::fd_by_id(ObjectKind::Link, link).map_err(sys_err(op.clone()))?;
+            sys::link_detach(fd.as_fd()).map_err(sys_err(op))?;
+        }
+        None => {
+            let fd = sys::fd_by_id(ObjectKind::Map, ops.map_id).map_err(sys_err(op.clone()))?;
+            let map = sys::MapFd::from_fd(fd).map_err(sys_err(op.clone()))?;
+            map.delete(&0u32.to_ne_bytes()).map_err(sys_err(op))?;
+        }
+    }
+    Ok(ops)
+}
