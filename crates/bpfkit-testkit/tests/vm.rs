@@ -26,6 +26,7 @@ const GUEST_TESTS: &[GuestTest] = &[
     GuestTest { name: "module_btf", run: module_btf },
     GuestTest { name: "testmod_btf", run: testmod_btf },
     GuestTest { name: "testmod_distilled_base", run: testmod_distilled_base },
+    GuestTest { name: "cli_kernel_with_modules", run: cli_kernel_with_modules },
     GuestTest { name: "testmod_struct_ops_by_reference", run: testmod_struct_ops_by_reference },
     GuestTest { name: "sched_ext_state", run: sched_ext_state },
     GuestTest { name: "loader_fentry_fexit", run: loader_fentry_fexit },
@@ -107,6 +108,7 @@ fn host(args: &[String]) -> Result<(), String> {
         .file(GUEST_SCX_FIFO, cache::repo_root().join("bpf/scx_fifo.bpf.o"))
         .file(GUEST_SCX_VTIME, cache::repo_root().join("bpf/scx_vtime.bpf.o"))
         .files(scx_example(&me)?)
+        .files([bpfkit_binary(&me)?])
         .file(GUEST_EXTERNS_MODULES, cache::repo_root().join("bpf/externs_modules.bpf.o"))
         .args(guest_args)
         .run()
@@ -160,6 +162,20 @@ fn scx_example(me: &std::path::Path) -> Result<Vec<(String, std::path::PathBuf)>
         Ok(vec![(GUEST_SCX_RUN.to_owned(), example)])
     } else {
         Err(format!("{} is missing: `cargo test` (or `cargo build -p bpfkit --examples`) builds it", example.display()))
+    }
+}
+
+/// Where the guest finds the `bpfkit` command.
+const GUEST_BPFKIT: &str = "/test/bpfkit";
+
+/// The `bpfkit` binary cargo built for this test run (`target/<profile>/bpfkit`).
+fn bpfkit_binary(me: &std::path::Path) -> Result<(String, std::path::PathBuf), String> {
+    let dir = me.parent().and_then(|d| d.parent()).ok_or("cannot locate the target directory")?;
+    let bin = dir.join("bpfkit");
+    if bin.is_file() {
+        Ok((GUEST_BPFKIT.to_owned(), bin))
+    } else {
+        Err(format!("{} is missing: `cargo test` (or `cargo build -p bpfkit-cli`) builds it", bin.display()))
     }
 }
 
@@ -277,6 +293,51 @@ fn testmod_btf() -> Result<(), String> {
 }
 
 /// The test module's struct_ops type runs a BPF implementation: libbpf (through the reference
+/// `bpfkit kernel` with modules loaded: their BTF, their kfuncs with prototypes and their
+/// struct_ops types are listed next to vmlinux's, in text and in JSON.
+fn cli_kernel_with_modules() -> Result<(), String> {
+    let run = |args: &[&str]| -> Result<String, String> {
+        let out =
+            std::process::Command::new(GUEST_BPFKIT).args(args).output().map_err(|e| format!("{GUEST_BPFKIT}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("bpfkit {args:?}: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        String::from_utf8(out.stdout).map_err(|e| format!("bpfkit {args:?}: {e}"))
+    };
+    let text = run(&["kernel"])?;
+    let btf_section: Vec<&str> = text.lines().skip(1).take_while(|l| l.starts_with("  ")).collect();
+    for module in ["vmlinux", "nf_conntrack", "btrfs", "bpfkit_testmod"] {
+        if !btf_section.iter().any(|l| l.split_whitespace().next() == Some(module)) {
+            return Err(format!("`bpfkit kernel` lists no BTF of {module}:\n{text}"));
+        }
+    }
+    let expected = [
+        ("bpfkit_testmod", "u64 bpfkit_testmod_add(u64 a, u64 b)"),
+        ("nf_conntrack", "bpf_ct_release(struct nf_conn *nfct)"),
+    ];
+    for (module, prototype) in expected {
+        if !text.lines().any(|l| l.trim_start().starts_with(module) && l.contains(prototype)) {
+            return Err(format!("`bpfkit kernel` lists no {module} kfunc {prototype}:\n{text}"));
+        }
+    }
+    for ops in ["bpfkit_testmod_ops", "sched_ext_ops", "tcp_congestion_ops"] {
+        if !text.lines().any(|l| l.trim() == ops || l.trim().starts_with(&format!("{ops} "))) {
+            return Err(format!("`bpfkit kernel` lists no struct_ops type {ops}:\n{text}"));
+        }
+    }
+    let json = run(&["kernel", "--filter", "bpfkit_testmod", "--json"])?;
+    if !json.contains(r#""name":"bpfkit_testmod","bytes":"#) || !json.contains(r#""module":"bpfkit_testmod""#) {
+        return Err(format!("--filter bpfkit_testmod --json: {json}"));
+    }
+    println!(
+        "bpfkit kernel: {} lines; BTF of {} objects; --json --filter bpfkit_testmod: {} bytes",
+        text.lines().count(),
+        btf_section.len(),
+        json.len()
+    );
+    Ok(())
+}
+
 /// The module file the guest loaded, `/modules/NN-<name>.ko`.
 fn guest_module_file(name: &str) -> Result<std::path::PathBuf, String> {
     let suffix = format!("-{name}.ko");
