@@ -49,6 +49,8 @@ pub enum CliError {
     NoVmlinux,
     /// An output file could not be written.
     Write(PathBuf, io::Error),
+    /// A C header could not be generated (corrupt BTF).
+    CHeader(bpfkit_btf::c_header::CHeaderError),
     /// The command line asks for something impossible (says what and why).
     Usage(String),
     /// Something else failed at run time (says what).
@@ -120,6 +122,7 @@ impl fmt::Display for CliError {
             CliError::NoVmlinux => f.write_str("no --base given and /sys/kernel/btf/vmlinux does not exist"),
             CliError::Write(path, e) => write!(f, "writing {}: {e}", path.display()),
             CliError::Usage(why) | CliError::Failed(why) => f.write_str(why),
+            CliError::CHeader(e) => e.fmt(f),
         }
     }
 }
@@ -129,6 +132,7 @@ impl Error for CliError {
         match self {
             CliError::Load { source, .. } | CliError::Btf(source) | CliError::Relocate { source, .. } => Some(source),
             CliError::Io(e) | CliError::Write(_, e) => Some(e),
+            CliError::CHeader(e) => Some(e),
             CliError::Loader(e) | CliError::Object(_, e) => Some(e),
             CliError::NoSuchId { .. }
             | CliError::NoSuchName(_)
@@ -145,6 +149,16 @@ impl Error for CliError {
 impl From<io::Error> for CliError {
     fn from(e: io::Error) -> Self {
         CliError::Io(e)
+    }
+}
+
+impl From<bpfkit_btf::c_header::CHeaderError> for CliError {
+    fn from(e: bpfkit_btf::c_header::CHeaderError) -> Self {
+        match e {
+            // Output errors stay output errors (a closed pipe ends the command quietly).
+            bpfkit_btf::c_header::CHeaderError::Io(io) => CliError::Io(io),
+            e => CliError::CHeader(e),
+        }
     }
 }
 

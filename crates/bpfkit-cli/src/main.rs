@@ -185,9 +185,23 @@ struct DumpArgs {
     /// Print only the types with this name (base types included for split BTF).
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
-    /// Print a JSON array of objects instead of text.
-    #[arg(long)]
+    /// Print a JSON array of objects instead of text (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
     json: bool,
+    /// Output format: `raw` (one type per line, like bpftool's raw format), `json`, or `c`: a
+    /// C header of every type (vmlinux.h; for a module, vmlinux's types and the module's).
+    #[arg(long, value_enum, default_value_t = DumpFormat::Raw)]
+    format: DumpFormat,
+    /// Dump this loaded module's BTF (/sys/kernel/btf/NAME, on vmlinux) instead of PATH.
+    #[arg(long, value_name = "NAME", conflicts_with = "path")]
+    module: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DumpFormat {
+    Raw,
+    Json,
+    C,
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -242,10 +256,24 @@ fn run(cli: Cli) -> Result<(), CliError> {
             btf::relocate::run(&args.module, args.base.as_deref(), args.output.as_deref(), args.map, &mut out)?
         }
         Command::Btf(BtfCommand::Distill(args)) => btf::distill::run(&args.source, &args.output, args.raw, &mut out)?,
-        Command::Btf(BtfCommand::Dump(args)) => {
+        Command::Btf(BtfCommand::Dump(mut args)) => {
+            if let Some(module) = &args.module {
+                args.source.path = Some(std::path::Path::new(btf::source::SYSFS_BTF).join(module));
+            }
             let loaded = btf::source::load(&args.source)?;
+            if args.format == DumpFormat::C {
+                if args.id.is_some() || args.name.is_some() {
+                    return Err(CliError::Usage(
+                        "--format c prints every type; --id and --name select raw or JSON output".into(),
+                    ));
+                }
+                bpfkit_btf::c_header::write_c_header(&loaded.btf, &Default::default(), &mut out)?;
+                out.flush()?;
+                return Ok(());
+            }
             let selection = btf::dump::Selection::new(&loaded.btf, args.id, args.name.as_deref())?;
-            let format = if args.json { btf::dump::Format::Json } else { btf::dump::Format::Text };
+            let json = args.json || args.format == DumpFormat::Json;
+            let format = if json { btf::dump::Format::Json } else { btf::dump::Format::Text };
             btf::dump::print(&loaded.btf, &selection, format, &mut out)?;
         }
     }

@@ -942,3 +942,24 @@ fn demo_runs_a_bpf_congestion_control_over_loopback() {
     assert!(!text.contains('\x1b'), "{text}");
     assert!(!reno_available());
 }
+
+#[test]
+fn dump_format_c_prints_a_header() {
+    let file = TempFile::new("every-kind.btf", &every_kind_bytes());
+    let text = stdout(&bpfkit(&["btf", "dump", file.path(), "--format", "c"]));
+    assert!(text.starts_with("#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n"), "{text}");
+    assert!(
+        text.contains("preserve_access_index") && text.trim_end().ends_with("#endif /* __VMLINUX_H__ */"),
+        "{text}"
+    );
+    // The same BTF as raw output names the same structs.
+    let raw = stdout(&bpfkit(&["btf", "dump", file.path()]));
+    for line in raw.lines().filter(|l| l.contains("] STRUCT '")) {
+        let name = line.split('\'').nth(1).unwrap();
+        assert!(text.contains(&format!("struct {name} {{")), "struct {name} missing from:\n{text}");
+    }
+    let err = failure(&bpfkit(&["btf", "dump", file.path(), "--format", "c", "--name", "x"]));
+    assert!(err.contains("--format c prints every type"), "{err}");
+    let err = failure(&bpfkit(&["btf", "dump", "--module", "no_such_module_here", "--format", "c"]));
+    assert!(err.contains("/sys/kernel/btf/no_such_module_here"), "{err}");
+}
