@@ -7,15 +7,10 @@
 //! container itself (a self-referential list node); a typedef met again is printed right away,
 //! which is fine for the pointer uses that can reach it that way.
 
+use super::names::is_builtin;
 use super::state::{Dumper, Emit, Result};
 use crate::TypeId;
 use crate::types::TypeDetails;
-
-/// Typedefs that are compiler built-ins: defining them again breaks compilation with a
-/// compiler other than the kernel's.
-fn is_builtin(name: &str) -> bool {
-    name == "__builtin_va_list"
-}
 
 impl Dumper<'_> {
     /// Visits `id` on behalf of container `cont` (0 = `id` is itself a top-level definition).

@@ -26,6 +26,28 @@
 //! Every walk over the type graph is bounded, so corrupt BTF (a typedef that refers to itself,
 //! a struct that contains itself by value) ends in a [`CHeaderError`], never a hang or a panic.
 //!
+//! # Differences from bpftool
+//!
+//! On Linux 6.18, Debian's 7.2 vmlinux and a module on it, the header is bpftool's (7.8, libbpf
+//! 1.8) byte for byte but for two deliberate changes:
+//!
+//! * bpftool's sorted loop starts at the second sorted type (it means to skip void, which does
+//!   not sort first), so the type that sorts first is never a starting point, and is missing
+//!   from its header unless some other type refers to it. That is the anonymous enum with the
+//!   alphabetically first enumerator (`enum { ACOMP_WALK_SLEEP = 1, ... }` on 6.18). Here it is
+//!   printed like every other type.
+//! * A module's own copy of the `__builtin_va_list` typedef is referred to as
+//!   `__builtin_va_list___2` by bpftool, a name nothing defines, so its module headers do not
+//!   compile; here every copy keeps the built-in's name.
+//!
+//! Like bpftool's, the header has no `__attribute__((aligned(N)))`: holes left by alignment are
+//! filled with padding members, which gives every struct its BTF offsets and size, but not its
+//! alignment when that is larger than its members'. And like bpftool's, `va_list` is the
+//! compiler's: the kernel's (24 bytes on x86-64) is a pointer for `-target bpf`, so the few
+//! structs holding one by value (`struct warn_args`) are smaller in the header than in the
+//! kernel. The pointer size (for `long` padding and alignment) is
+//! [`Btf::pointer_size`](crate::Btf::pointer_size), found from `long` as libbpf does.
+//!
 //! ```
 //! use bpfkit_btf::{Btf, BtfBuilder, IntEncoding, MemberSpec};
 //! use bpfkit_btf::c_header::{CHeaderOptions, to_c_header};

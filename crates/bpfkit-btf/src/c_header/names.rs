@@ -11,6 +11,11 @@
 //! counted here too, as libbpf does) and ordinary identifiers (typedef names and enumerators).
 //! Forward declarations and empty enums keep their names: they declare, rather than define,
 //! a type, and never collide with its definition.
+//!
+//! Compiler built-ins (`__builtin_va_list`) are never defined (see [`is_builtin`]) and keep
+//! their names too. libbpf counts them like other typedefs, so where split BTF repeats the
+//! typedef (a module's own copy), bpftool's header refers to an undefined
+//! `__builtin_va_list___2` and does not compile; this one does.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -54,6 +59,13 @@ impl<'a> Names<'a> {
     }
 }
 
+/// Whether `name` is a compiler built-in that the kernel's BTF describes as a typedef. It must
+/// not be defined again (the definition is the kernel compiler's, not the one the header is
+/// compiled with), nor renamed: every copy refers to the built-in.
+pub(super) fn is_builtin(name: &str) -> bool {
+    name == "__builtin_va_list"
+}
+
 /// `name` as the `n`-th holder of it prints it.
 pub(super) fn suffixed(name: &str, n: usize) -> Cow<'_, str> {
     if n > 1 { Cow::Owned(format!("{name}___{n}")) } else { Cow::Borrowed(name) }
@@ -80,7 +92,11 @@ impl<'a> Dumper<'a> {
         }
         let name = t.name()?;
         let declares_only = t.kind() == Kind::Fwd || (t.kind() == Kind::Enum && t.vlen() == 0);
-        let chosen = if declares_only { Cow::Borrowed(name) } else { suffixed(name, self.names.take(ns, name)) };
+        let chosen = if declares_only || is_builtin(name) {
+            Cow::Borrowed(name)
+        } else {
+            suffixed(name, self.names.take(ns, name))
+        };
         if let Some(slot) = self.names.chosen.get_mut(id as usize) {
             *slot = Some(chosen.clone());
         }

@@ -15,7 +15,8 @@
 //! bpftool's loop starts at index 1 of the sorted array, meant to skip void, which never sorts
 //! first; the type that does (the anonymous enum whose first enumerator sorts first) is skipped
 //! as a starting point instead. It is still printed when something refers to it; an
-//! unreferenced one is lost. Here it is visited like every other type; see the module docs.
+//! unreferenced one is lost. Here it is visited like every other type (see "Differences from
+//! bpftool" in the `c_header` docs).
 
 use std::cmp::Ordering;
 
