@@ -50,8 +50,9 @@ pub fn print(filter: Option<&str>, as_json: bool, out: &mut impl Write) -> Resul
         };
         return w().map_err(io);
     }
+    let style = crate::style::Style::stdout();
     let mut w = || -> io::Result<()> {
-        writeln!(out, "BTF")?;
+        writeln!(out, "{}", style.bold("BTF"))?;
         let v = registry.vmlinux();
         writeln!(out, "  {:<24} {:>10} bytes {:>8} types", "vmlinux", v.raw_bytes().len(), v.own_type_count())?;
         for m in modules.iter().filter(|m| keep(&m.name)) {
@@ -64,12 +65,17 @@ pub fn print(filter: Option<&str>, as_json: bool, out: &mut impl Write) -> Resul
             )?;
         }
         let shown: Vec<_> = kfuncs.iter().filter(|k| keep(&k.name)).collect();
-        writeln!(out, "kfuncs ({})", shown.len())?;
+        writeln!(out, "{}", style.bold(&format!("kfuncs ({})", shown.len())))?;
         for k in shown {
-            writeln!(out, "  {:<16} {}", k.module.as_deref().unwrap_or("vmlinux"), k.prototype)?;
+            writeln!(
+                out,
+                "  {} {}",
+                style.dim(&format!("{:<16}", k.module.as_deref().unwrap_or("vmlinux"))),
+                k.prototype
+            )?;
         }
         let shown: Vec<_> = ops.iter().filter(|t| keep(t)).collect();
-        writeln!(out, "struct_ops types ({})", shown.len())?;
+        writeln!(out, "{}", style.bold(&format!("struct_ops types ({})", shown.len())))?;
         for t in shown {
             writeln!(out, "  {t}")?;
         }

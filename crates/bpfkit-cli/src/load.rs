@@ -112,11 +112,12 @@ pub fn print(outcomes: &[Outcome], as_json: bool, out: &mut impl Write) -> io::R
         }
         out.write_all(b"]\n")?;
     } else {
+        let style = crate::style::Style::stdout();
         for o in outcomes {
             let (what, why) = match &o.status {
-                Status::Loaded => ("loaded", None),
-                Status::Skipped(w) => ("skipped", Some(w)),
-                Status::Rejected(w) => ("REJECTED", Some(w)),
+                Status::Loaded => (style.good("loaded"), None),
+                Status::Skipped(w) => (style.dim("skipped"), Some(w)),
+                Status::Rejected(w) => (style.bad("REJECTED"), Some(w)),
             };
             write!(out, "{}: {} (SEC(\"{}\")): {what}", o.object, o.program, o.section)?;
             match why {
