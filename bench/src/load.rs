@@ -45,10 +45,11 @@ fn measure(budget: Duration, min: usize, mut load: impl FnMut() -> Result<(), St
 }
 
 /// A private bpffs for the objects' pinned-by-name maps, unmounted on drop.
-struct PinRoot(std::path::PathBuf);
+pub struct PinRoot(std::path::PathBuf);
 
 impl PinRoot {
-    fn mount() -> Result<PinRoot, String> {
+    /// Mounts it.
+    pub fn mount() -> Result<PinRoot, String> {
         let dir = std::env::temp_dir().join(format!("bpfkit-bench-bpffs-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let status = std::process::Command::new("mount").args(["-t", "bpf", "bpf"]).arg(&dir).status();
@@ -56,6 +57,13 @@ impl PinRoot {
             Ok(s) if s.success() => Ok(PinRoot(dir)),
             other => Err(format!("cannot mount a bpffs on {}: {other:?}", dir.display())),
         }
+    }
+}
+
+impl PinRoot {
+    /// The mount point.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
     }
 }
 
@@ -68,7 +76,7 @@ impl Drop for PinRoot {
 
 /// Objects of the project both loaders can load on this host (the others need a kernel feature
 /// the host lacks, or a later bpfkit feature: struct_ops, CO-RE, externs).
-const OBJECTS: [&str; 5] = ["minimal", "maps", "net", "iter", "attach"];
+pub const OBJECTS: [&str; 7] = ["minimal", "maps", "net", "iter", "attach", "core", "tcp_cc"];
 
 /// (g) as a table.
 pub fn table(fixtures: &[(String, Vec<u8>)], budget: Duration) -> Result<Table, String> {

@@ -17,6 +17,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod corpus;
+mod instructions;
 #[allow(unsafe_code)] // The FFI to libbpf: the only unsafe code of the benchmark.
 mod libbpf;
 mod load;
@@ -196,6 +197,15 @@ fn run(options: Options) -> Result<(), String> {
         if std::fs::metadata("/sys/kernel/btf/vmlinux").is_ok() && os::is_root() {
             let budget = std::time::Duration::from_millis(if options.quick { 100 } else { 1500 });
             load::table(&fixtures, budget)?.print();
+            if instructions::available() {
+                let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bpf");
+                let names: &[&str] = if options.quick { &["minimal", "iter"] } else { &load::OBJECTS };
+                let objects: Vec<_> = names.iter().map(|n| (n.to_string(), dir.join(format!("{n}.bpf.o")))).collect();
+                let pins = load::PinRoot::mount()?;
+                instructions::table(&objects, if options.quick { 2 } else { 5 }, pins.path())?.print();
+            } else {
+                println!("skipping (h): valgrind is not installed\n");
+            }
         } else {
             println!("skipping (g): loading objects needs root and a kernel with BTF\n");
         }
@@ -208,6 +218,15 @@ fn run(options: Options) -> Result<(), String> {
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let result = match args.first().and_then(|a| a.to_str()) {
+        // Hidden: the child process of measurement (h), run under callgrind.
+        Some("loads") => match &args[1..] {
+            [loader, object, rounds, pin_root] => {
+                rounds.to_string_lossy().parse().map_err(|_| "rounds must be a number".to_string()).and_then(|n| {
+                    instructions::child(&loader.to_string_lossy(), Path::new(object), n, Path::new(pin_root))
+                })
+            }
+            _ => Err("usage: bpfkit-bench loads <loader> <object> <rounds> <pin root>".to_string()),
+        },
         // Hidden: the child process of measurement (d).
         Some("mem") => match &args[1..] {
             [parser, path] => memory::child(&parser.to_string_lossy(), Path::new(path)),

@@ -225,6 +225,15 @@ impl Btf {
         }
     }
 
+    /// Where own type `id`'s record starts in [`raw_bytes`](Self::raw_bytes) (`None` for ids
+    /// this blob does not define): for writers that patch fixed-size fields in place (a
+    /// DATASEC's size and variable offsets) instead of re-encoding the whole blob.
+    pub fn record_offset(&self, id: TypeId) -> Option<usize> {
+        let index = id.checked_sub(self.first_id)? as usize;
+        let offset = *self.offsets.get(index)? as usize;
+        Some(self.types.start + offset)
+    }
+
     /// The type with this id, looking into bases for ids below [`first_id`](Self::first_id).
     ///
     /// Id 0 is `void`, which has no record: it is reported as out of range.

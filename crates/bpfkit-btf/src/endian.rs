@@ -50,6 +50,15 @@ impl Endian {
         });
     }
 
+    /// `v`'s bytes in this byte order.
+    #[inline]
+    pub fn u32_bytes(self, v: u32) -> [u8; 4] {
+        match self {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
+        }
+    }
+
     /// Appends `v` in this byte order.
     #[inline]
     pub fn put_u64(self, out: &mut Vec<u8>, v: u64) {

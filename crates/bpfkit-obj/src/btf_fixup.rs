@@ -3,7 +3,7 @@
 //! section, so they are set here from the ELF section sizes and symbol values, and each
 //! DATASEC's variables are ordered by offset as the kernel requires.
 
-use bpfkit_btf::{Btf, BtfBuilder, Kind, RecordData};
+use bpfkit_btf::{Btf, BtfBuilder, Kind, RecordData, TypeDetails, VarSecinfo};
 
 use crate::error::{ObjError, Result};
 use crate::object::Object;
@@ -14,50 +14,76 @@ impl Object {
     /// externs) are left as clang wrote them.
     pub fn btf_for_kernel(&self) -> Result<Option<Vec<u8>>> {
         let Some(btf) = &self.btf else { return Ok(None) };
+        let externs = [crate::KSYMS_SECTION, crate::KCONFIG_SECTION]
+            .iter()
+            .any(|s| btf.find_by_name_kind(s, Kind::Datasec).is_some());
+        if !externs {
+            // Only DATASEC sizes and offsets change, and they keep their places: patch a copy
+            // of the bytes (the same result as re-encoding, without decoding every record).
+            let mut out = btf.raw_bytes().to_vec();
+            let e = btf.endian();
+            let mut put = |at: usize, v: u32| {
+                if let Some(slot) = out.get_mut(at..at + 4) {
+                    slot.copy_from_slice(&e.u32_bytes(v));
+                }
+            };
+            for ty in btf.types().filter(|t| t.kind() == Kind::Datasec) {
+                let Some((size, vars)) = self.completed_datasec(btf, ty.id())? else { continue };
+                let at = btf
+                    .record_offset(ty.id())
+                    .ok_or(ObjError::Btf(bpfkit_btf::BtfError::IdOutOfRange { id: ty.id(), end: btf.type_count() }))?;
+                put(at + 8, size);
+                for (i, v) in vars.iter().enumerate() {
+                    let var_at = at + 12 + i * 12;
+                    put(var_at, v.ty);
+                    put(var_at + 4, v.offset);
+                    put(var_at + 8, v.size);
+                }
+            }
+            return Ok(Some(out));
+        }
         let mut builder = BtfBuilder::from_btf(btf);
-        for ty in btf.types() {
-            if ty.kind() != Kind::Datasec {
-                continue;
-            }
-            let name = ty.name().map_err(ObjError::Btf)?;
-            let Some(layout) = self.section_layout.get(name) else { continue };
-            let size = u32::try_from(layout.size).map_err(|_| ObjError::section(name, "too large for BTF"))?;
-            let mut named = Vec::new();
+        for ty in btf.types().filter(|t| t.kind() == Kind::Datasec) {
+            let Some((size, vars)) = self.completed_datasec(btf, ty.id())? else { continue };
             if let Some(record) = builder.record_mut(ty.id()) {
-                if let RecordData::Datasec { vars, .. } = &record.data {
-                    for var in vars {
-                        let var_name = btf.type_by_id(var.ty).and_then(|t| t.name()).map_err(ObjError::Btf)?;
-                        named.push((var_name.to_owned(), *var));
-                    }
-                }
-            }
-            let mut fixed = Vec::with_capacity(named.len());
-            for (var_name, mut var) in named {
-                let Some(&offset) = layout.symbols.get(&var_name) else {
-                    return Err(ObjError::Symbol {
-                        symbol: var_name,
-                        section: name.to_owned(),
-                        why: "declared in the section's BTF DATASEC but not in the ELF symbol table".into(),
-                    });
-                };
-                var.offset = u32::try_from(offset)
-                    .map_err(|_| ObjError::section(name, format!("{var_name} offset too large")))?;
-                if var.offset.checked_add(var.size).is_none_or(|end| end > size) {
-                    return Err(ObjError::Symbol {
-                        symbol: var_name,
-                        section: name.to_owned(),
-                        why: format!("{} bytes at offset {} overrun the section ({size} bytes)", var.size, var.offset),
-                    });
-                }
-                fixed.push(var);
-            }
-            fixed.sort_by_key(|v| v.offset);
-            if let Some(record) = builder.record_mut(ty.id()) {
-                record.data = RecordData::Datasec { size, vars: fixed };
+                record.data = RecordData::Datasec { size, vars };
             }
         }
         fix_extern_sections(btf, &mut builder)?;
         builder.encode().map(Some).map_err(ObjError::Btf)
+    }
+
+    /// DATASEC `id` completed from the ELF section it describes: its size and its variables'
+    /// offsets, ordered by offset. `None` for sections the file does not have (externs).
+    fn completed_datasec(&self, btf: &Btf, id: bpfkit_btf::TypeId) -> Result<Option<(u32, Vec<VarSecinfo>)>> {
+        let ty = btf.type_by_id(id).map_err(ObjError::Btf)?;
+        let name = ty.name().map_err(ObjError::Btf)?;
+        let Some(layout) = self.section_layout.get(name) else { return Ok(None) };
+        let size = u32::try_from(layout.size).map_err(|_| ObjError::section(name, "too large for BTF"))?;
+        let TypeDetails::Datasec(vars) = ty.details() else { return Ok(None) };
+        let mut fixed = Vec::with_capacity(vars.len());
+        for mut var in vars {
+            let var_name = btf.type_by_id(var.ty).and_then(|t| t.name()).map_err(ObjError::Btf)?;
+            let Some(&offset) = layout.symbols.get(var_name) else {
+                return Err(ObjError::Symbol {
+                    symbol: var_name.to_owned(),
+                    section: name.to_owned(),
+                    why: "declared in the section's BTF DATASEC but not in the ELF symbol table".into(),
+                });
+            };
+            var.offset =
+                u32::try_from(offset).map_err(|_| ObjError::section(name, format!("{var_name} offset too large")))?;
+            if var.offset.checked_add(var.size).is_none_or(|end| end > size) {
+                return Err(ObjError::Symbol {
+                    symbol: var_name.to_owned(),
+                    section: name.to_owned(),
+                    why: format!("{} bytes at offset {} overrun the section ({size} bytes)", var.size, var.offset),
+                });
+            }
+            fixed.push(var);
+        }
+        fixed.sort_by_key(|v| v.offset);
+        Ok(Some((size, fixed)))
     }
 }
 
@@ -69,7 +95,7 @@ impl Object {
 /// `.kconfig` keeps the layout its map got. Only the kernel's copy changes: the object's own
 /// BTF, which relocations and extern resolution read, stays as clang wrote it.
 fn fix_extern_sections(btf: &Btf, builder: &mut BtfBuilder) -> Result<()> {
-    use bpfkit_btf::{IntEncoding, TypeDetails, linkage};
+    use bpfkit_btf::{IntEncoding, linkage};
     for section in [crate::KSYMS_SECTION, crate::KCONFIG_SECTION] {
         let err = |e: bpfkit_btf::BtfError| ObjError::section(section, format!("BTF: {e}"));
         let Some(sec) = btf.find_by_name_kind(section, Kind::Datasec) else { continue };

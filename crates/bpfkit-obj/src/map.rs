@@ -138,17 +138,22 @@ impl Map {
 /// then the section name, cut to the kernel's 15 visible bytes, with characters the kernel
 /// rejects in map names (anything but alphanumerics, `_` and `.`) replaced by `_`.
 pub(crate) fn data_map_kernel_name(object: &str, section: &str) -> String {
-    let prefix: String = object.chars().take(8).collect();
-    let raw = if section.starts_with(".data.") || section.starts_with(".rodata.") || section.starts_with(".bss.") {
+    if section.starts_with(".data.") || section.starts_with(".rodata.") || section.starts_with(".bss.") {
         // Custom sections: the section alone, so the names stay distinguishable.
-        section.to_owned()
-    } else {
-        format!("{prefix}{section}")
-    };
+        return sanitize_kernel_name(section);
+    }
+    let prefix_len = object.char_indices().nth(8).map_or(object.len(), |(i, _)| i);
+    let mut raw = String::with_capacity(prefix_len + section.len());
+    raw.push_str(&object[..prefix_len]);
+    raw.push_str(section);
     sanitize_kernel_name(&raw)
 }
 
 /// At most 15 bytes of `name` with characters the kernel rejects replaced by `_`.
 pub(crate) fn sanitize_kernel_name(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '_' }).take(15).collect()
+    let mut out = String::with_capacity(15);
+    for c in name.chars().take(15) {
+        out.push(if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '_' });
+    }
+    out
 }

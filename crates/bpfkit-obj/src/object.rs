@@ -84,8 +84,8 @@ type KconfigSlots = HashMap<String, (usize, u32)>;
 
 /// One ELF symbol, as needed here.
 #[derive(Debug, Clone)]
-struct Sym {
-    name: String,
+struct Sym<'d> {
+    name: &'d str,
     section: Option<usize>,
     value: u64,
     size: u64,
@@ -184,12 +184,13 @@ fn object_name(file_name: &str) -> &str {
 struct Parser<'d> {
     file: object::File<'d>,
     endian: Endian,
-    /// Section names by ELF index.
-    names: HashMap<usize, String>,
-    roles: HashMap<usize, Role>,
-    syms: Vec<Sym>,
+    /// Section names by ELF index (dense: ELF indexes count from 0 without gaps).
+    names: Vec<Option<&'d str>>,
+    /// Section roles by ELF index.
+    roles: Vec<Role>,
+    syms: Vec<Sym<'d>>,
     /// ELF symbol index -> position in `syms`.
-    sym_index: HashMap<usize, usize>,
+    sym_index: Vec<Option<usize>>,
 }
 
 impl<'d> Parser<'d> {
@@ -202,14 +203,8 @@ impl<'d> Parser<'d> {
             return Err(ObjError::NotBpf { machine: format!("{:?}", file.architecture()) });
         }
         let endian = if file.is_little_endian() { Endian::Little } else { Endian::Big };
-        let mut parser = Parser {
-            file,
-            endian,
-            names: HashMap::new(),
-            roles: HashMap::new(),
-            syms: Vec::new(),
-            sym_index: HashMap::new(),
-        };
+        let mut parser =
+            Parser { file, endian, names: Vec::new(), roles: Vec::new(), syms: Vec::new(), sym_index: Vec::new() };
         parser.read_sections()?;
         parser.read_symbols()?;
         Ok(parser)
@@ -234,8 +229,12 @@ impl<'d> Parser<'d> {
             } else {
                 Role::Other
             };
-            self.names.insert(index, name.to_owned());
-            self.roles.insert(index, role);
+            if self.names.len() <= index {
+                self.names.resize(index + 1, None);
+                self.roles.resize(index + 1, Role::Other);
+            }
+            self.names[index] = Some(name);
+            self.roles[index] = role;
         }
         Ok(())
     }
@@ -250,7 +249,7 @@ impl<'d> Parser<'d> {
                 _ => None,
             };
             let sym = Sym {
-                name: name.to_owned(),
+                name,
                 section,
                 value: symbol.address(),
                 size: symbol.size(),
@@ -258,18 +257,24 @@ impl<'d> Parser<'d> {
                 global: symbol.is_global(),
                 weak: symbol.is_weak(),
             };
-            self.sym_index.insert(symbol.index().0, self.syms.len());
+            let at = symbol.index().0;
+            if self.sym_index.len() <= at {
+                self.sym_index.resize(at + 1, None);
+            }
+            self.sym_index[at] = Some(self.syms.len());
             self.syms.push(sym);
         }
         Ok(())
     }
 
     fn section_name(&self, index: usize) -> &str {
-        self.names.get(&index).map_or("?", String::as_str)
+        self.names.get(index).copied().flatten().unwrap_or("?")
     }
 
     fn section_data(&self, name: &str) -> Result<Option<&'d [u8]>> {
-        match self.file.section_by_name(name) {
+        // By the names read once (the object crate's lookup by name re-reads every name).
+        let index = self.names.iter().position(|n| *n == Some(name));
+        match index.and_then(|i| self.file.section_by_index(object::SectionIndex(i)).ok()) {
             Some(s) => s.data().map(Some).map_err(|e| ObjError::section(name, format!("unreadable data: {e}"))),
             None => Ok(None),
         }
@@ -324,12 +329,12 @@ impl<'d> Parser<'d> {
     ) -> Result<(Vec<Extern>, KconfigSlots)> {
         let mut weak = HashMap::new();
         for sym in self.syms.iter().filter(|s| s.section.is_none() && !s.name.is_empty()) {
-            weak.insert(sym.name.clone(), sym.weak);
+            weak.insert(sym.name.to_owned(), sym.weak);
         }
         let Some(btf) = btf else {
             if let Some(sym) = self.syms.iter().find(|s| s.section.is_none() && s.global && !s.name.is_empty()) {
                 return Err(ObjError::Symbol {
-                    symbol: sym.name.clone(),
+                    symbol: sym.name.to_owned(),
                     section: "(undefined)".into(),
                     why: "an extern in an object without BTF: its kind (kfunc, ksym, kconfig) cannot be told".into(),
                 });
@@ -397,8 +402,8 @@ impl<'d> Parser<'d> {
     }
 
     /// Symbols defined in section `index` with a name, sorted by value.
-    fn symbols_in(&self, index: usize) -> Vec<&Sym> {
-        let mut out: Vec<&Sym> = self
+    fn symbols_in(&self, index: usize) -> Vec<&Sym<'d>> {
+        let mut out: Vec<&Sym<'d>> = self
             .syms
             .iter()
             .filter(|s| {
@@ -412,9 +417,7 @@ impl<'d> Parser<'d> {
     }
 
     fn sections_with(&self, want: impl Fn(&Role) -> bool) -> Vec<usize> {
-        let mut out: Vec<usize> = self.roles.iter().filter(|(_, r)| want(r)).map(|(&i, _)| i).collect();
-        out.sort_unstable();
-        out
+        self.roles.iter().enumerate().filter(|(_, r)| want(r)).map(|(i, _)| i).collect()
     }
 
     /// BTF-defined maps; returns, by map index, the byte offset of each definition's `values`
@@ -435,7 +438,7 @@ impl<'d> Parser<'d> {
                 btf.ok_or_else(|| ObjError::section(".maps", "BTF-defined maps need the object's .BTF section"))?;
             let vars = datasec_vars(btf, ".maps")?;
             for sym in symbols {
-                let Some(&ty) = vars.get(sym.name.as_str()) else {
+                let Some(&ty) = vars.get(sym.name) else {
                     return Err(ObjError::map(&sym.name, "no VAR for it in the .maps DATASEC of the object's BTF"));
                 };
                 let parsed = btf_map::parse(btf, &sym.name, ty, true)?;
@@ -445,7 +448,7 @@ impl<'d> Parser<'d> {
                     values_offsets.insert(maps.len(), offset);
                 }
                 maps.push(Map {
-                    name: sym.name.clone(),
+                    name: sym.name.to_owned(),
                     kernel_name: map::sanitize_kernel_name(&sym.name),
                     kind: MapKind::Btf,
                     def: parsed.def,
@@ -502,7 +505,7 @@ impl<'d> Parser<'d> {
                 check_def(&sym.name, &def)?;
                 map_at.insert((index, sym.value), maps.len());
                 maps.push(Map {
-                    name: sym.name.clone(),
+                    name: sym.name.to_owned(),
                     kernel_name: map::sanitize_kernel_name(&sym.name),
                     kind: MapKind::Legacy,
                     def,
@@ -526,7 +529,7 @@ impl<'d> Parser<'d> {
         layout: &mut HashMap<String, SectionLayout>,
     ) -> Result<()> {
         for index in self.sections_with(|r| matches!(r, Role::Data(_))) {
-            let Some(Role::Data(kind)) = self.roles.get(&index) else { continue };
+            let Some(Role::Data(kind)) = self.roles.get(index) else { continue };
             let name = self.section_name(index).to_owned();
             let section = self
                 .file
@@ -557,26 +560,26 @@ impl<'d> Parser<'d> {
             let map_index = maps.len();
             let mut section_layout = SectionLayout { size, symbols: HashMap::new() };
             for sym in self.symbols_in(index) {
-                section_layout.symbols.insert(sym.name.clone(), sym.value);
+                section_layout.symbols.insert(sym.name.to_owned(), sym.value);
                 if sym.kind != SymbolKind::Data {
                     continue;
                 }
                 let (offset, var_size) = (u32::try_from(sym.value), u32::try_from(sym.size));
                 let (Ok(offset), Ok(var_size)) = (offset, var_size) else {
                     return Err(ObjError::Symbol {
-                        symbol: sym.name.clone(),
+                        symbol: sym.name.to_owned(),
                         section: name,
                         why: "offset or size out of range".into(),
                     });
                 };
                 if offset.checked_add(var_size).is_none_or(|end| end > value_size) {
                     return Err(ObjError::Symbol {
-                        symbol: sym.name.clone(),
+                        symbol: sym.name.to_owned(),
                         section: name,
                         why: format!("{var_size} bytes at offset {offset} overrun the section ({value_size} bytes)"),
                     });
                 }
-                globals.push(GlobalVar { name: sym.name.clone(), map: map_index, offset, size: var_size });
+                globals.push(GlobalVar { name: sym.name.to_owned(), map: map_index, offset, size: var_size });
             }
             layout.insert(name.clone(), section_layout);
             let flags = BPF_F_MMAPABLE | if *kind == DataKind::Rodata { BPF_F_RDONLY_PROG } else { 0 };
@@ -601,11 +604,20 @@ impl<'d> Parser<'d> {
                 autocreate: true,
             });
         }
-        // `.maps` and `license` layouts are needed for the BTF DATASEC fixups too.
+        // `.maps` and `license` layouts are needed for the BTF DATASEC fixups too (only sections
+        // the BTF has a DATASEC for).
+        let datasecs: Vec<&str> = btf
+            .map(|b| {
+                b.types().filter(|t| t.kind() == bpfkit_btf::Kind::Datasec).filter_map(|t| t.name().ok()).collect()
+            })
+            .unwrap_or_default();
         for index in self.sections_with(|r| matches!(r, Role::Maps | Role::StructOps { .. } | Role::Other)) {
             let name = self.section_name(index).to_owned();
+            if !datasecs.contains(&name.as_str()) {
+                continue;
+            }
             let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { continue };
-            let symbols = self.symbols_in(index).into_iter().map(|s| (s.name.clone(), s.value)).collect();
+            let symbols = self.symbols_in(index).into_iter().map(|s| (s.name.to_owned(), s.value)).collect();
             layout.entry(name).or_insert(SectionLayout { size: section.size(), symbols });
         }
         Ok(())
@@ -618,7 +630,7 @@ impl<'d> Parser<'d> {
         map_at: &mut HashMap<(usize, u64), usize>,
     ) -> Result<()> {
         for index in self.sections_with(|r| matches!(r, Role::StructOps { .. })) {
-            let Some(Role::StructOps { link }) = self.roles.get(&index) else { continue };
+            let Some(Role::StructOps { link }) = self.roles.get(index) else { continue };
             let name = self.section_name(index).to_owned();
             let symbols = self.symbols_in(index);
             if symbols.is_empty() {
@@ -628,7 +640,7 @@ impl<'d> Parser<'d> {
             let vars = datasec_vars(btf, &name)?;
             let data = self.section_data(&name)?.unwrap_or_default();
             for sym in symbols {
-                let Some(&var_ty) = vars.get(sym.name.as_str()) else {
+                let Some(&var_ty) = vars.get(sym.name) else {
                     return Err(ObjError::map(&sym.name, format!("no VAR for it in the {name} DATASEC")));
                 };
                 let btf_err = |e: bpfkit_btf::BtfError| ObjError::map(&sym.name, format!("BTF: {e}"));
@@ -648,7 +660,7 @@ impl<'d> Parser<'d> {
                 })?;
                 map_at.insert((index, sym.value), maps.len());
                 maps.push(Map {
-                    name: sym.name.clone(),
+                    name: sym.name.to_owned(),
                     kernel_name: map::sanitize_kernel_name(&sym.name),
                     kind: MapKind::StructOps { link: *link, type_name, funcs: Vec::new() },
                     def: MapDef {
@@ -697,7 +709,7 @@ impl<'d> Parser<'d> {
                 if sym.kind != SymbolKind::Text {
                     continue;
                 }
-                let bad = |why: String| ObjError::Symbol { symbol: sym.name.clone(), section: name.clone(), why };
+                let bad = |why: String| ObjError::Symbol { symbol: sym.name.to_owned(), section: name.clone(), why };
                 if sym.value % 8 != 0 || sym.size % 8 != 0 || sym.size == 0 {
                     return Err(bad(format!(
                         "function at byte {} of {} bytes is not whole instructions",
@@ -711,7 +723,7 @@ impl<'d> Parser<'d> {
                 if let Some(prev) = funcs.last().filter(|p: &&Func| p.start + p.len > start) {
                     return Err(bad(format!("overlaps function {}", prev.name)));
                 }
-                funcs.push(Func { name: sym.name.clone(), start, len, global: sym.global });
+                funcs.push(Func { name: sym.name.to_owned(), start, len, global: sym.global });
             }
             let mut relocs = BTreeMap::new();
             for (offset, reloc) in section.relocations() {
@@ -737,7 +749,8 @@ impl<'d> Parser<'d> {
         code_position: &HashMap<usize, usize>,
     ) -> Result<RawReloc> {
         let sym = self.reloc_symbol(section, offset, reloc)?;
-        let err = |why: String| ObjError::Reloc { section: section.to_owned(), offset, symbol: sym.name.clone(), why };
+        let err =
+            |why: String| ObjError::Reloc { section: section.to_owned(), offset, symbol: sym.name.to_owned(), why };
         let r_type = match reloc.flags() {
             RelocationFlags::Elf { r_type } => r_type,
             other => return Err(err(format!("not an ELF relocation ({other:?})"))),
@@ -749,15 +762,15 @@ impl<'d> Parser<'d> {
         let insn = insns.get(i).ok_or_else(|| err("offset is past the section's end".into()))?;
         let Some(target_section) = sym.section else {
             // Undefined: an extern. A kconfig value is read from the `.kconfig` map.
-            if let (Some(&(map, offset)), insn::LD_IMM64) = (kconfig.get(&sym.name), insn.code) {
+            if let (Some(&(map, offset)), insn::LD_IMM64) = (kconfig.get(sym.name), insn.code) {
                 return Ok(RawReloc::Target(RelocTarget::MapValue { map, offset }));
             }
             return match (insn.code, r_type) {
                 (insn::CALL, R_BPF_64_32) => {
-                    Ok(RawReloc::Target(RelocTarget::Extern { name: sym.name.clone(), call: true, weak: sym.weak }))
+                    Ok(RawReloc::Target(RelocTarget::Extern { name: sym.name.to_owned(), call: true, weak: sym.weak }))
                 }
                 (insn::LD_IMM64, R_BPF_64_64) => {
-                    Ok(RawReloc::Target(RelocTarget::Extern { name: sym.name.clone(), call: false, weak: sym.weak }))
+                    Ok(RawReloc::Target(RelocTarget::Extern { name: sym.name.to_owned(), call: false, weak: sym.weak }))
                 }
                 _ => Err(err(format!(
                     "extern used by an instruction with opcode {:#04x} (relocation type {r_type})",
@@ -765,7 +778,7 @@ impl<'d> Parser<'d> {
                 ))),
             };
         };
-        let role = self.roles.get(&target_section).cloned().unwrap_or(Role::Other);
+        let role = self.roles.get(target_section).cloned().unwrap_or(Role::Other);
         let target_name = self.section_name(target_section);
         match (insn.code, &role) {
             (insn::CALL, Role::Code) => {
@@ -809,7 +822,7 @@ impl<'d> Parser<'d> {
         }
     }
 
-    fn reloc_symbol(&self, section: &str, offset: u64, reloc: &object::Relocation) -> Result<&Sym> {
+    fn reloc_symbol(&self, section: &str, offset: u64, reloc: &object::Relocation) -> Result<&Sym<'d>> {
         let err = |why: &str| ObjError::Reloc {
             section: section.to_owned(),
             offset,
@@ -819,8 +832,13 @@ impl<'d> Parser<'d> {
         let RelocationTarget::Symbol(index) = reloc.target() else {
             return Err(err("does not refer to a symbol"));
         };
-        let pos = self.sym_index.get(&index.0).ok_or_else(|| err("refers to a symbol index that does not exist"))?;
-        Ok(&self.syms[*pos])
+        let pos = self
+            .sym_index
+            .get(index.0)
+            .copied()
+            .flatten()
+            .ok_or_else(|| err("refers to a symbol index that does not exist"))?;
+        self.syms.get(pos).ok_or_else(|| err("refers to a symbol index that does not exist"))
     }
 
     fn programs(&self, code: &[CodeSection], ext: &HashMap<String, ExtSection>) -> Result<Vec<Program>> {
@@ -862,7 +880,7 @@ impl<'d> Parser<'d> {
         index: usize,
         map_at: &HashMap<(usize, u64), usize>,
         what: &str,
-    ) -> Result<Vec<(u64, &Sym, usize, u64)>> {
+    ) -> Result<Vec<(u64, &Sym<'d>, usize, u64)>> {
         let name = self.section_name(index).to_owned();
         let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { return Ok(Vec::new()) };
         let mut starts: Vec<(u64, usize)> =
@@ -871,7 +889,7 @@ impl<'d> Parser<'d> {
         let mut out = Vec::new();
         for (offset, reloc) in section.relocations() {
             let sym = self.reloc_symbol(&name, offset, &reloc)?;
-            let err = |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.clone(), why };
+            let err = |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.to_owned(), why };
             if !matches!(reloc.flags(), RelocationFlags::Elf { r_type: R_BPF_64_ABS64 }) {
                 return Err(err(format!("unexpected relocation type {:?} in {name}", reloc.flags())));
             }
@@ -897,7 +915,7 @@ impl<'d> Parser<'d> {
             let name = self.section_name(index).to_owned();
             for (offset, sym, map, rel) in self.data_relocs(index, map_at, "struct_ops variable")? {
                 let err =
-                    |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.clone(), why };
+                    |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.to_owned(), why };
                 if !programs.iter().any(|p| p.name == sym.name) {
                     return Err(err(format!("points to {}, which is not a program of the object", sym.name)));
                 }
@@ -911,7 +929,7 @@ impl<'d> Parser<'d> {
                     .ok_or_else(|| err(format!("byte {rel} of {} is not the start of a member", maps[map].name)))?;
                 let member = btf.str_at(member.name_off).map_err(|e| err(e.to_string()))?.to_owned();
                 if let MapKind::StructOps { funcs, .. } = &mut maps[map].kind {
-                    funcs.push(OpsFunc { member, offset: rel, program: sym.name.clone() });
+                    funcs.push(OpsFunc { member, offset: rel, program: sym.name.to_owned() });
                 }
             }
         }
@@ -929,7 +947,7 @@ impl<'d> Parser<'d> {
             let name = self.section_name(index).to_owned();
             for (offset, sym, outer, rel) in self.data_relocs(index, map_at, "map definition")? {
                 let err =
-                    |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.clone(), why };
+                    |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.to_owned(), why };
                 let map = &maps[outer];
                 let Some(&values_offset) = values_offsets.get(&outer) else {
                     return Err(err(format!("initializer for map {} which has no `values` member", map.name)));
@@ -946,7 +964,7 @@ impl<'d> Parser<'d> {
                             map.name, sym.name
                         )));
                     }
-                    sym.name.clone()
+                    sym.name.to_owned()
                 } else {
                     let Some(&inner) = sym.section.and_then(|s| map_at.get(&(s, sym.value))) else {
                         return Err(err(format!(
