@@ -439,17 +439,17 @@ impl<'d> Parser<'d> {
             let vars = datasec_vars(btf, ".maps")?;
             for sym in symbols {
                 let Some(&ty) = vars.get(sym.name) else {
-                    return Err(ObjError::map(&sym.name, "no VAR for it in the .maps DATASEC of the object's BTF"));
+                    return Err(ObjError::map(sym.name, "no VAR for it in the .maps DATASEC of the object's BTF"));
                 };
-                let parsed = btf_map::parse(btf, &sym.name, ty, true)?;
-                check_def(&sym.name, &parsed.def)?;
+                let parsed = btf_map::parse(btf, sym.name, ty, true)?;
+                check_def(sym.name, &parsed.def)?;
                 map_at.insert((index, sym.value), maps.len());
                 if let Some(offset) = parsed.values_offset {
                     values_offsets.insert(maps.len(), offset);
                 }
                 maps.push(Map {
                     name: sym.name.to_owned(),
-                    kernel_name: map::sanitize_kernel_name(&sym.name),
+                    kernel_name: map::sanitize_kernel_name(sym.name),
                     kind: MapKind::Btf,
                     def: parsed.def,
                     inner: parsed.inner.map(Box::new),
@@ -477,19 +477,19 @@ impl<'d> Parser<'d> {
                 let start = sym.value as usize;
                 let Some(raw) = start.checked_add(size).and_then(|end| data.get(start..end)) else {
                     return Err(ObjError::map(
-                        &sym.name,
+                        sym.name,
                         format!("definition at byte {start} ({size} bytes) is outside section maps"),
                     ));
                 };
                 if raw.len() < 20 {
                     return Err(ObjError::map(
-                        &sym.name,
+                        sym.name,
                         format!("legacy definition is {} bytes, at least 20 expected", raw.len()),
                     ));
                 }
                 if raw[20..].iter().any(|&b| b != 0) {
                     return Err(ObjError::map(
-                        &sym.name,
+                        sym.name,
                         "legacy definition has fields past map_flags (iproute2 extensions are not supported)",
                     ));
                 }
@@ -502,11 +502,11 @@ impl<'d> Parser<'d> {
                     map_flags: word(4),
                     ..MapDef::default()
                 };
-                check_def(&sym.name, &def)?;
+                check_def(sym.name, &def)?;
                 map_at.insert((index, sym.value), maps.len());
                 maps.push(Map {
                     name: sym.name.to_owned(),
-                    kernel_name: map::sanitize_kernel_name(&sym.name),
+                    kernel_name: map::sanitize_kernel_name(sym.name),
                     kind: MapKind::Legacy,
                     def,
                     inner: None,
@@ -641,14 +641,14 @@ impl<'d> Parser<'d> {
             let data = self.section_data(&name)?.unwrap_or_default();
             for sym in symbols {
                 let Some(&var_ty) = vars.get(sym.name) else {
-                    return Err(ObjError::map(&sym.name, format!("no VAR for it in the {name} DATASEC")));
+                    return Err(ObjError::map(sym.name, format!("no VAR for it in the {name} DATASEC")));
                 };
-                let btf_err = |e: bpfkit_btf::BtfError| ObjError::map(&sym.name, format!("BTF: {e}"));
+                let btf_err = |e: bpfkit_btf::BtfError| ObjError::map(sym.name, format!("BTF: {e}"));
                 let ty = btf.resolve(var_ty).map_err(btf_err)?;
                 let t = btf.type_by_id(ty).map_err(btf_err)?;
                 if !matches!(t.details(), TypeDetails::Struct(_)) {
                     return Err(ObjError::map(
-                        &sym.name,
+                        sym.name,
                         format!("struct_ops variable has type {:?}, not a struct", t.kind()),
                     ));
                 }
@@ -656,12 +656,12 @@ impl<'d> Parser<'d> {
                 let size = t.size().unwrap_or(0) as usize;
                 let start = sym.value as usize;
                 let bytes = start.checked_add(size).and_then(|end| data.get(start..end)).ok_or_else(|| {
-                    ObjError::map(&sym.name, format!("{size}-byte struct at offset {start} is outside section {name}"))
+                    ObjError::map(sym.name, format!("{size}-byte struct at offset {start} is outside section {name}"))
                 })?;
                 map_at.insert((index, sym.value), maps.len());
                 maps.push(Map {
                     name: sym.name.to_owned(),
-                    kernel_name: map::sanitize_kernel_name(&sym.name),
+                    kernel_name: map::sanitize_kernel_name(sym.name),
                     kind: MapKind::StructOps { link: *link, type_name, funcs: Vec::new() },
                     def: MapDef {
                         map_type: MapType::STRUCT_OPS,
