@@ -23,6 +23,8 @@ use bpfkit_testkit::vm::Vm;
 use bpfkit_testkit::{cache, command, skip};
 
 const GUEST_TESTS: &[GuestTest] = &[
+    // First: it needs a registry no other test has searched module BTF through.
+    GuestTest { name: "module_btf_memory_follows_use", run: module_btf_memory_follows_use },
     GuestTest { name: "module_btf", run: module_btf },
     GuestTest { name: "testmod_btf", run: testmod_btf },
     GuestTest { name: "testmod_distilled_base", run: testmod_distilled_base },
@@ -588,6 +590,41 @@ fn core_module_values() -> Result<std::collections::BTreeMap<String, u64>, Strin
         "runs",
     ];
     names.iter().map(|n| Ok(((*n).to_owned(), obj.global_as::<u64>(n).map_err(|e| e.to_string())?))).collect()
+}
+
+/// Module BTF memory follows the modules programs use: none held before any load needs a module
+/// type, none after loading an object that needs only vmlinux types; after loading one whose
+/// CO-RE relocations use btrfs and test-module types, the registry holds those two modules' BTF
+/// and not the others' (nf_conntrack is loaded and was searched too).
+fn module_btf_memory_follows_use() -> Result<(), String> {
+    let registry = bpfkit::kernel_btf::registry().map_err(|e| e.to_string())?;
+    let held = |when: &str| {
+        let (names, bytes) = registry.held_modules();
+        println!(
+            "module BTF held {when}: {bytes} bytes ({})",
+            if names.is_empty() { "none".into() } else { names.join(", ") }
+        );
+        (names, bytes)
+    };
+    if held("at start").1 != 0 {
+        return Err("module BTF held before anything needed it".into());
+    }
+    let obj = bpfkit::OpenObject::open(GUEST_FENTRY).and_then(|o| o.load()).map_err(|e| e.to_string())?;
+    drop(obj);
+    if held("after loading fentry.bpf.o (vmlinux types only)").1 != 0 || registry.module_walks() != 0 {
+        return Err("a vmlinux-only object made the registry hold module BTF".into());
+    }
+    let obj = bpfkit::OpenObject::open(GUEST_CORE_MODULES).and_then(|o| o.load()).map_err(|e| e.to_string())?;
+    drop(obj);
+    let (mut names, bytes) = held("after loading core_modules.bpf.o (btrfs and bpfkit_testmod types)");
+    names.sort();
+    if names != ["bpfkit_testmod", "btrfs"] {
+        return Err(format!("expected the BTF of btrfs and bpfkit_testmod only, the registry holds {names:?}"));
+    }
+    let all: usize = registry.modules().map_err(|e| e.to_string())?.iter().map(|m| m.btf.raw_bytes().len()).sum();
+    println!("  ({bytes} of the {all} bytes of all loaded modules' BTF; {} module walks)", registry.module_walks());
+    registry.release_unused();
+    Ok(())
 }
 
 /// CO-RE against module BTF: with btrfs and the test module loaded, types only they define

@@ -314,6 +314,7 @@ fn find_btf(
         },
         1 => {
             let (module, id) = found.remove(0);
+            kernel.mark_used(&module.name);
             Ok(Resolved::Btf { id, module: Some(module) })
         }
         _ => {

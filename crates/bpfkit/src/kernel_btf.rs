@@ -45,10 +45,19 @@ impl AsFd for ModuleBtf {
     }
 }
 
-/// Kernel BTF ids seen so far: a module, or something else (a program's BTF, vmlinux).
+/// One kernel BTF object seen so far.
+enum Seen {
+    /// Not a module's (vmlinux, a program's BTF).
+    Other,
+    /// A module's. Its parsed BTF stays here while a load runs; after the load only if the load
+    /// used it (see [`KernelBtf::release_unused`]).
+    Module { name: String, btf: Option<Arc<ModuleBtf>>, used: bool },
+}
+
+/// Kernel BTF ids seen so far.
 #[derive(Default)]
 struct Discovered {
-    ids: BTreeMap<u32, Option<Arc<ModuleBtf>>>,
+    ids: BTreeMap<u32, Seen>,
 }
 
 /// vmlinux BTF plus the modules' BTF, discovered on demand.
@@ -128,6 +137,7 @@ impl KernelBtf {
         self.walks.fetch_add(1, Ordering::Relaxed);
         let mut d = self.discovered.lock().unwrap_or_else(|p| p.into_inner());
         let mut present = Vec::new();
+        let mut out = Vec::new();
         let mut id = 0;
         loop {
             id = match sys::btf_get_next_id(id) {
@@ -137,15 +147,68 @@ impl KernelBtf {
                 Err(e) => return Err(Error::sys("BPF_BTF_GET_NEXT_ID", e)),
             };
             present.push(id);
-            if d.ids.contains_key(&id) {
-                continue;
+            match d.ids.get(&id) {
+                Some(Seen::Other) => continue,
+                Some(Seen::Module { btf: Some(m), .. }) => {
+                    out.push(m.clone());
+                    continue;
+                }
+                _ => {}
             }
-            if let Some(found) = self.open_module(id)? {
-                d.ids.insert(id, found);
+            match self.open_module(id)? {
+                None => {}
+                Some(None) => {
+                    d.ids.insert(id, Seen::Other);
+                }
+                Some(Some(m)) => {
+                    let used = matches!(d.ids.get(&id), Some(Seen::Module { used: true, .. }));
+                    d.ids.insert(id, Seen::Module { name: m.name.clone(), btf: Some(m.clone()), used });
+                    out.push(m);
+                }
             }
         }
         d.ids.retain(|id, _| present.binary_search(id).is_ok());
-        Ok(d.ids.values().flatten().cloned().collect())
+        Ok(out)
+    }
+
+    /// Marks module `name` as used: it answered a lookup (a CO-RE candidate, an extern, an
+    /// attach target, a struct_ops type), so its BTF stays parsed for later loads.
+    pub fn mark_used(&self, name: &str) {
+        let mut d = self.discovered.lock().unwrap_or_else(|p| p.into_inner());
+        for seen in d.ids.values_mut() {
+            if let Seen::Module { name: n, used, .. } = seen {
+                if n == name {
+                    *used = true;
+                }
+            }
+        }
+    }
+
+    /// Drops the parsed BTF of every module no load has used (called when a load ends): a
+    /// search through module BTF reads every module, but only the ones that answered stay in
+    /// memory, so module BTF memory follows the modules programs use. Callers still holding a
+    /// module keep it alive; a later search reads a dropped module again.
+    pub fn release_unused(&self) {
+        let mut d = self.discovered.lock().unwrap_or_else(|p| p.into_inner());
+        for seen in d.ids.values_mut() {
+            if let Seen::Module { btf, used: false, .. } = seen {
+                *btf = None;
+            }
+        }
+    }
+
+    /// The modules whose BTF the registry holds now, and the bytes of their BTF.
+    pub fn held_modules(&self) -> (Vec<String>, usize) {
+        let d = self.discovered.lock().unwrap_or_else(|p| p.into_inner());
+        let mut names = Vec::new();
+        let mut bytes = 0;
+        for seen in d.ids.values() {
+            if let Seen::Module { btf: Some(m), .. } = seen {
+                names.push(m.name.clone());
+                bytes += m.btf.raw_bytes().len();
+            }
+        }
+        (names, bytes)
     }
 
     /// Opens kernel BTF object `id`: `Some(Some(module))`, `Some(None)` when it is not a

@@ -71,6 +71,15 @@ pub(crate) struct KernelTypes<'a> {
     cache: CandidateCache,
 }
 
+impl Drop for KernelTypes<'_> {
+    /// The load is over: module BTF it searched but did not use is let go.
+    fn drop(&mut self) {
+        if let Some(live) = &self.live {
+            live.release_unused();
+        }
+    }
+}
+
 impl<'a> KernelTypes<'a> {
     pub(crate) fn new(custom: Option<&'a Path>) -> KernelTypes<'a> {
         KernelTypes { custom, live: None, core: None, cache: CandidateCache::new() }
@@ -411,7 +420,11 @@ fn load_program(
             model.btf.as_deref().ok_or_else(|| fail("has CO-RE relocations but the object has no BTF".into()))?;
         let target = kernel.core()?;
         let mut copy = p.clone();
-        core::relocate(&mut copy, local, &*target, &mut kernel.cache)?;
+        for r in core::relocate(&mut copy, local, &*target, &mut kernel.cache)? {
+            if let core::Outcome::Applied { target: Some((core::Origin::Module(name), _)), .. } = &r.outcome {
+                target.mark_used(name);
+            }
+        }
         relocated = copy;
         &relocated
     };

@@ -117,6 +117,7 @@ pub(crate) fn find(kernel: &KernelBtf, map: &str, type_name: &str) -> Result<Ker
     }
     for m in kernel.modules()? {
         if let Some(k) = from(&m.btf, Some(m.clone()))? {
+            kernel.mark_used(&m.name);
             return Ok(k);
         }
     }

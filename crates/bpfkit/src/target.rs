@@ -51,6 +51,7 @@ pub(crate) fn resolve(program: &str, kind: &ProgramSection, kernel: &KernelBtf) 
             .btf
             .find_own_by_name_kind(&btf_name, btf_kind)
             .ok_or_else(|| fail(format!("module {module_name} has no {what} {btf_name} in its BTF")))?;
+        kernel.mark_used(&module.name);
         return Ok(BtfTarget { id, module: Some(module) });
     }
     if let Some(id) = kernel.vmlinux().find_by_name_kind(&btf_name, btf_kind) {
@@ -61,6 +62,7 @@ pub(crate) fn resolve(program: &str, kind: &ProgramSection, kernel: &KernelBtf) 
         0 => Err(fail(format!("no {what} {btf_name} in the kernel's BTF (vmlinux or loaded modules)"))),
         1 => {
             let (module, id) = found.remove(0);
+            kernel.mark_used(&module.name);
             Ok(BtfTarget { id, module: Some(module) })
         }
         _ => {
