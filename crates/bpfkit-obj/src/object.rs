@@ -56,7 +56,7 @@ pub struct Object {
     /// Global variables by name.
     pub(crate) globals: Vec<GlobalVar>,
     /// Sections' sizes and variable offsets from the ELF symbol table (BTF fixups need them).
-    pub(crate) section_layout: HashMap<String, SectionLayout>,
+    pub(crate) section_layout: BTreeMap<String, SectionLayout>,
 }
 
 /// A global (or static) variable in a global data map.
@@ -76,7 +76,7 @@ pub struct GlobalVar {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SectionLayout {
     pub size: u64,
-    pub symbols: HashMap<String, u64>,
+    pub symbols: BTreeMap<String, u64>,
 }
 
 /// Where each `__kconfig` extern lives: its name -> (index of the `.kconfig` map, offset).
@@ -290,9 +290,9 @@ impl<'d> Parser<'d> {
         };
         let mut maps = Vec::new();
         // (section index, symbol offset) -> map index, for relocations.
-        let mut map_at: HashMap<(usize, u64), usize> = HashMap::new();
-        let mut data_map: HashMap<usize, usize> = HashMap::new();
-        let mut section_layout = HashMap::new();
+        let mut map_at: BTreeMap<(usize, u64), usize> = BTreeMap::new();
+        let mut data_map: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut section_layout = BTreeMap::new();
         let mut globals = Vec::new();
         let values_offsets = self.btf_maps(btf.as_deref(), &mut maps, &mut map_at)?;
         self.legacy_maps(&mut maps, &mut map_at)?;
@@ -325,7 +325,7 @@ impl<'d> Parser<'d> {
         btf: Option<&Btf>,
         maps: &mut Vec<Map>,
         globals: &mut Vec<GlobalVar>,
-        layout: &mut HashMap<String, SectionLayout>,
+        layout: &mut BTreeMap<String, SectionLayout>,
     ) -> Result<(Vec<Extern>, KconfigSlots)> {
         let mut weak = HashMap::new();
         for sym in self.syms.iter().filter(|s| s.section.is_none() && !s.name.is_empty()) {
@@ -345,7 +345,7 @@ impl<'d> Parser<'d> {
         let mut kconfig = HashMap::new();
         if kconfig_size > 0 {
             let map_index = maps.len();
-            let mut symbols = HashMap::new();
+            let mut symbols = BTreeMap::new();
             for e in &externs {
                 if let ExternKind::Kconfig { offset, size, .. } = e.kind {
                     kconfig.insert(e.name.clone(), (map_index, offset));
@@ -426,7 +426,7 @@ impl<'d> Parser<'d> {
         &self,
         btf: Option<&Btf>,
         maps: &mut Vec<Map>,
-        map_at: &mut HashMap<(usize, u64), usize>,
+        map_at: &mut BTreeMap<(usize, u64), usize>,
     ) -> Result<HashMap<usize, u32>> {
         let mut values_offsets = HashMap::new();
         for index in self.sections_with(|r| *r == Role::Maps) {
@@ -463,7 +463,7 @@ impl<'d> Parser<'d> {
     }
 
     /// `struct bpf_map_def { type, key_size, value_size, max_entries, map_flags }` records.
-    fn legacy_maps(&self, maps: &mut Vec<Map>, map_at: &mut HashMap<(usize, u64), usize>) -> Result<()> {
+    fn legacy_maps(&self, maps: &mut Vec<Map>, map_at: &mut BTreeMap<(usize, u64), usize>) -> Result<()> {
         for index in self.sections_with(|r| *r == Role::LegacyMaps) {
             let name = self.section_name(index).to_owned();
             let data = self.section_data(&name)?.unwrap_or_default();
@@ -524,9 +524,9 @@ impl<'d> Parser<'d> {
         object: &str,
         btf: Option<&Btf>,
         maps: &mut Vec<Map>,
-        data_map: &mut HashMap<usize, usize>,
+        data_map: &mut BTreeMap<usize, usize>,
         globals: &mut Vec<GlobalVar>,
-        layout: &mut HashMap<String, SectionLayout>,
+        layout: &mut BTreeMap<String, SectionLayout>,
     ) -> Result<()> {
         for index in self.sections_with(|r| matches!(r, Role::Data(_))) {
             let Some(Role::Data(kind)) = self.roles.get(index) else { continue };
@@ -558,7 +558,7 @@ impl<'d> Parser<'d> {
                 ));
             }
             let map_index = maps.len();
-            let mut section_layout = SectionLayout { size, symbols: HashMap::new() };
+            let mut section_layout = SectionLayout { size, symbols: BTreeMap::new() };
             for sym in self.symbols_in(index) {
                 section_layout.symbols.insert(sym.name.to_owned(), sym.value);
                 if sym.kind != SymbolKind::Data {
@@ -612,10 +612,11 @@ impl<'d> Parser<'d> {
             })
             .unwrap_or_default();
         for index in self.sections_with(|r| matches!(r, Role::Maps | Role::StructOps { .. } | Role::Other)) {
-            let name = self.section_name(index).to_owned();
-            if !datasecs.contains(&name.as_str()) {
+            let name = self.section_name(index);
+            if !datasecs.contains(&name) {
                 continue;
             }
+            let name = name.to_owned();
             let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { continue };
             let symbols = self.symbols_in(index).into_iter().map(|s| (s.name.to_owned(), s.value)).collect();
             layout.entry(name).or_insert(SectionLayout { size: section.size(), symbols });
@@ -627,7 +628,7 @@ impl<'d> Parser<'d> {
         &self,
         btf: Option<&Btf>,
         maps: &mut Vec<Map>,
-        map_at: &mut HashMap<(usize, u64), usize>,
+        map_at: &mut BTreeMap<(usize, u64), usize>,
     ) -> Result<()> {
         for index in self.sections_with(|r| matches!(r, Role::StructOps { .. })) {
             let Some(Role::StructOps { link }) = self.roles.get(index) else { continue };
@@ -683,8 +684,8 @@ impl<'d> Parser<'d> {
 
     fn code_sections(
         &self,
-        map_at: &HashMap<(usize, u64), usize>,
-        data_map: &HashMap<usize, usize>,
+        map_at: &BTreeMap<(usize, u64), usize>,
+        data_map: &BTreeMap<usize, usize>,
         kconfig: &KconfigSlots,
     ) -> Result<Vec<CodeSection>> {
         let indexes = self.sections_with(|r| *r == Role::Code);
@@ -743,8 +744,8 @@ impl<'d> Parser<'d> {
         insns: &[Insn],
         offset: u64,
         reloc: &object::Relocation,
-        map_at: &HashMap<(usize, u64), usize>,
-        data_map: &HashMap<usize, usize>,
+        map_at: &BTreeMap<(usize, u64), usize>,
+        data_map: &BTreeMap<usize, usize>,
         kconfig: &KconfigSlots,
         code_position: &HashMap<usize, usize>,
     ) -> Result<RawReloc> {
@@ -878,7 +879,7 @@ impl<'d> Parser<'d> {
     fn data_relocs(
         &self,
         index: usize,
-        map_at: &HashMap<(usize, u64), usize>,
+        map_at: &BTreeMap<(usize, u64), usize>,
         what: &str,
     ) -> Result<Vec<(u64, &Sym<'d>, usize, u64)>> {
         let name = self.section_name(index).to_owned();
@@ -908,7 +909,7 @@ impl<'d> Parser<'d> {
         &self,
         btf: Option<&Btf>,
         maps: &mut [Map],
-        map_at: &HashMap<(usize, u64), usize>,
+        map_at: &BTreeMap<(usize, u64), usize>,
         programs: &[Program],
     ) -> Result<()> {
         for index in self.sections_with(|r| matches!(r, Role::StructOps { .. })) {
@@ -939,7 +940,7 @@ impl<'d> Parser<'d> {
     fn map_initializers(
         &self,
         maps: &mut [Map],
-        map_at: &HashMap<(usize, u64), usize>,
+        map_at: &BTreeMap<(usize, u64), usize>,
         values_offsets: &HashMap<usize, u32>,
         programs: &[Program],
     ) -> Result<()> {
