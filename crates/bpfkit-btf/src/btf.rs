@@ -238,7 +238,7 @@ impl Btf {
     ///
     /// Id 0 is `void`, which has no record: it is reported as out of range.
     pub fn type_by_id(&self, id: TypeId) -> Result<Type<'_>> {
-        let owner = self.owner_of(id).ok_or(BtfError::IdOutOfRange { id, end: self.type_count() })?;
+        let owner = self.owner_of(id).ok_or_else(|| BtfError::IdOutOfRange { id, end: self.type_count() })?;
         Ok(owner.own_type((id - owner.first_id) as usize))
     }
 
@@ -291,7 +291,7 @@ impl Btf {
             .checked_sub(btf.first_str)
             .and_then(|rel| strings.get(rel as usize..))
             .filter(|t| !t.is_empty())
-            .ok_or(BtfError::StringOutOfRange { offset, len: self.strings_len() })?;
+            .ok_or_else(|| BtfError::StringOutOfRange { offset, len: self.strings_len() })?;
         // Validation proved the section ends with NUL, so the search always succeeds.
         Ok(&tail[..crate::names::cstr_len(tail)])
     }
