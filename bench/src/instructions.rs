@@ -33,7 +33,31 @@ pub fn child(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> Res
             other => return Err(format!("unknown loader {other}")),
         }
     }
+    // The process's peak resident set, for the parent's memory column.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).map(str::trim).unwrap_or("? kB");
+    println!("peak {peak}");
     Ok(())
+}
+
+/// Peak RSS in KiB of a child process doing `rounds` loads (not under valgrind).
+fn peak_rss(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> Result<u64, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(&me)
+        .args(["loads", loader])
+        .arg(object)
+        .arg(rounds.to_string())
+        .arg(pin_root)
+        .output()
+        .map_err(|e| format!("{}: {e}", me.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("peak "))
+        .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
+        .ok_or_else(|| {
+            format!("{loader} {}: no peak RSS reported ({})", object.display(), String::from_utf8_lossy(&out.stderr))
+        })
 }
 
 /// User-space instructions of `rounds` loads in a child under callgrind.
@@ -73,6 +97,7 @@ pub fn table(objects: &[(String, std::path::PathBuf)], extra: usize, pin_root: &
         "libbpf 1st load",
         "libbpf per load",
         "per load: libbpf/bpfkit",
+        "peak RSS bpfkit / libbpf",
     ];
     let mut table =
         Table::new("(h) user-space instructions per open + load + close (callgrind; kernel not counted)", &header);
@@ -94,6 +119,8 @@ pub fn table(objects: &[(String, std::path::PathBuf)], extra: usize, pin_root: &
             _ => "-".into(),
         };
         cells.push(ratio);
+        let rss = |loader| peak_rss(loader, path, 1 + extra, pin_root);
+        cells.push(format!("{} / {} KiB", rss("bpfkit")?, rss("libbpf")?));
         table.row(cells);
     }
     table.note(format!(
@@ -101,5 +128,6 @@ pub fn table(objects: &[(String, std::path::PathBuf)], extra: usize, pin_root: &
     ));
     table.note("bpfkit parses vmlinux BTF once per process (in its 1st load, when the object needs kernel types);");
     table.note("libbpf parses it again for every object that needs it and probes kernel features per object.");
+    table.note("peak RSS: VmHWM of a process doing the same loads (outside valgrind), binary and libraries included.");
     Ok(table)
 }
