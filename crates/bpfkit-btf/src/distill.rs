@@ -64,8 +64,10 @@ enum Place {
 
 fn place_of(kind: Kind, named: bool) -> Place {
     match kind {
-        Kind::Int | Kind::Float | Kind::Fwd => Place::Base,
-        Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 if named => Place::Base,
+        // A distilled base holds named types only (anonymous ones could not be matched).
+        Kind::Int | Kind::Float | Kind::Fwd | Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 if named => {
+            Place::Base
+        }
         _ => Place::Split,
     }
 }
@@ -112,7 +114,9 @@ pub fn distill(split: &Btf) -> Result<Distilled> {
     let (dist_types, dist_strs) = (dist.type_count(), dist.strings_len());
     let copied_from = dist_types + split.own_type_count() as TypeId;
     for id in dist_types..out.next_id() {
-        let Some(mut record) = out.record_mut(id).cloned() else { break };
+        let Some(mut record) = out.record_mut(id).cloned() else {
+            return Err(BtfError::IdOutOfRange { id, end: out.next_id() });
+        };
         record.data.try_for_each_type_id(|ty| {
             *ty = if *ty >= first { *ty - shift } else { new_ids[*ty as usize] };
             Ok::<(), BtfError>(())

@@ -22,7 +22,10 @@
 //! is stricter and says more: the kernel would also map a distilled struct onto a same-named
 //! INT, FLOAT or ENUM of the same size (we never map an aggregate onto a scalar), it stops at the
 //! first failure (we report every unmatched or ambiguous type, each with its kind, size and, when
-//! ambiguous, all candidate ids).
+//! ambiguous, all candidate ids). And a distilled FWD matches a base STRUCT or UNION by its own
+//! flavour (struct FWD: struct, union FWD: union); the kernel tests the *base* type's kind flag
+//! there, which for a struct means "bitfield members encoded with sizes", so it refuses a struct
+//! FWD against a struct with bitfields and accepts a union FWD against a struct without.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -353,7 +356,9 @@ fn rewrite(split: &Btf, distilled: &Btf, base: &Arc<Btf>, base_ids: &[TypeId]) -
     let first = split.first_id();
     for index in 0..split.own_type_count() {
         let id = first + index as TypeId;
-        let Some(record) = builder.record_mut(new_first + index as TypeId) else { break };
+        let Some(record) = builder.record_mut(new_first + index as TypeId) else {
+            return Err(BtfError::IdOutOfRange { id, end: split.type_count() });
+        };
         if let RecordData::Unknown { kind, .. } = record.data {
             return Err(RelocateError::UnknownKind { id, kind: Kind::Unknown(kind) }.into());
         }

@@ -77,19 +77,26 @@ fn print_state(obj: &Object, elapsed: Duration, style: &Style, out: &mut impl Wr
         if obj.is_rodata(&g.name) {
             continue;
         }
-        if let Ok(bytes) = obj.global(&g.name) {
-            writeln!(out, "  {} = {}", g.name, values::show(&bytes))?;
+        match obj.global(&g.name) {
+            Ok(bytes) => writeln!(out, "  {} = {}", g.name, values::show(&bytes))?,
+            Err(e) => writeln!(out, "  {} = <cannot read: {e}>", g.name)?,
         }
     }
     for map in obj.maps().filter(|m| printable(m)) {
-        let keys = map.keys()?;
-        writeln!(out, "  map {} ({} entries):", map.name(), keys.len())?;
+        // One more than shown, to tell that there are more (without walking a big map).
+        let keys = map.first_keys(MAX_ENTRIES_SHOWN + 1)?;
+        let count = if keys.len() > MAX_ENTRIES_SHOWN {
+            format!("more than {MAX_ENTRIES_SHOWN}")
+        } else {
+            keys.len().to_string()
+        };
+        writeln!(out, "  map {} ({count} entries):", map.name())?;
         for key in keys.iter().take(MAX_ENTRIES_SHOWN) {
             let Some(value) = value_text(map, key)? else { continue };
             writeln!(out, "    {} = {}", values::show(key), value)?;
         }
         if keys.len() > MAX_ENTRIES_SHOWN {
-            writeln!(out, "    ... {} more", keys.len() - MAX_ENTRIES_SHOWN)?;
+            writeln!(out, "    ...")?;
         }
     }
     Ok(())
@@ -110,6 +117,14 @@ pub fn run(options: &RunOptions<'_>, out: &mut impl Write) -> Result<(), CliErro
         open.load_only(&names)?;
     }
     let obj = open.load().map_err(|e| CliError::Object(options.object.to_owned(), e))?;
+    let interrupted = |i: &bpfkit::sys::signals::Interrupts| {
+        i.wait(0).map_err(|source| CliError::Loader(bpfkit::Error::Sys { op: "wait for signals".into(), source }))
+    };
+    // Ctrl-C while the kernel verified the programs: stop before attaching anything.
+    if interrupted(&interrupts)? {
+        writeln!(out, "interrupted while loading; nothing attached")?;
+        return Ok(());
+    }
     let mut links: Vec<Link> = Vec::new();
     writeln!(out, "{}", style.bold(&format!("{}: loaded", options.object.display())))?;
     for program in obj.programs() {

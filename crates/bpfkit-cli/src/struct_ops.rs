@@ -40,21 +40,27 @@ pub fn register(object: &Path, pin: Option<&Path>, out: &mut impl Write) -> Resu
         )));
     }
     let obj = open.load().map_err(|e| CliError::Object(object.to_owned(), e))?;
+    // All or nothing: every map registers before any is kept, so that a failure unregisters
+    // the ones before it (dropping their links) instead of leaving them behind.
+    let mut links = Vec::new();
     for (name, link_based) in &ops {
-        let map = obj.map(name)?;
-        let link = map.attach_struct_ops()?;
-        match pin.filter(|_| *link_based) {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| CliError::Write(dir.to_owned(), e))?;
-                let path = dir.join(name);
-                link.pin(&path)?;
-                writeln!(out, "{} {name}: link pinned at {}", style.good("registered"), path.display())?;
-            }
-            None => {
-                link.keep();
-                writeln!(out, "{} {name}", style.good("registered"))?;
-            }
+        links.push((name, *link_based, obj.map(name)?.attach_struct_ops()?));
+    }
+    if let Some(dir) = pin.filter(|_| links.iter().any(|(_, link_based, _)| *link_based)) {
+        std::fs::create_dir_all(dir).map_err(|e| CliError::Write(dir.to_owned(), e))?;
+        for (name, _, link) in links.iter().filter(|(_, link_based, _)| *link_based) {
+            link.pin(dir.join(name))?;
         }
+    }
+    for (name, link_based, link) in links {
+        match pin.filter(|_| link_based) {
+            Some(dir) => {
+                writeln!(out, "{} {name}: link pinned at {}", style.good("registered"), dir.join(name).display())?
+            }
+            None => writeln!(out, "{} {name}", style.good("registered"))?,
+        }
+        // A pinned link lives on through its pin; a plain map's registration stays by itself.
+        link.keep();
     }
     Ok(())
 }

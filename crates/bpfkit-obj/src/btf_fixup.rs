@@ -17,31 +17,41 @@ impl Object {
         let externs = [crate::KSYMS_SECTION, crate::KCONFIG_SECTION]
             .iter()
             .any(|s| btf.find_by_name_kind(s, Kind::Datasec).is_some());
-        if !externs {
-            // Only DATASEC sizes and offsets change, and they keep their places: patch a copy
-            // of the bytes (the same result as re-encoding, without decoding every record).
-            let mut out = btf.raw_bytes().to_vec();
-            let e = btf.endian();
-            let mut put = |at: usize, v: u32| {
-                if let Some(slot) = out.get_mut(at..at + 4) {
-                    slot.copy_from_slice(&e.u32_bytes(v));
-                }
-            };
-            for ty in btf.types().filter(|t| t.kind() == Kind::Datasec) {
-                let Some((size, vars)) = self.completed_datasec(btf, ty.id())? else { continue };
-                let at = btf
-                    .record_offset(ty.id())
-                    .ok_or(ObjError::Btf(bpfkit_btf::BtfError::IdOutOfRange { id: ty.id(), end: btf.type_count() }))?;
-                put(at + 8, size);
-                for (i, v) in vars.iter().enumerate() {
-                    let var_at = at + 12 + i * 12;
-                    put(var_at, v.ty);
-                    put(var_at + 4, v.offset);
-                    put(var_at + 8, v.size);
-                }
-            }
-            return Ok(Some(out));
+        if !externs && standard_layout(btf) {
+            return self.patched(btf).map(Some);
         }
+        self.reencoded(btf).map(Some)
+    }
+
+    /// The kernel's BTF by patching a copy of the bytes: only DATASEC sizes and offsets change,
+    /// and they keep their places. Only for blobs laid out as the writer lays them out (see
+    /// [`standard_layout`]), so that the result is the bytes [`Object::reencoded`] gives.
+    fn patched(&self, btf: &Btf) -> Result<Vec<u8>> {
+        let mut out = btf.raw_bytes().to_vec();
+        let e = btf.endian();
+        for ty in btf.types().filter(|t| t.kind() == Kind::Datasec) {
+            let Some((size, vars)) = self.completed_datasec(btf, ty.id())? else { continue };
+            let at = btf.record_offset(ty.id());
+            let mut put = |at: Option<usize>, v: u32| -> Result<()> {
+                let slot = at.and_then(|at| out.get_mut(at..at.checked_add(4)?));
+                let slot =
+                    slot.ok_or_else(|| ObjError::Invalid(format!("BTF DATASEC [{}] lies outside the blob", ty.id())))?;
+                slot.copy_from_slice(&e.u32_bytes(v));
+                Ok(())
+            };
+            put(at.map(|a| a + 8), size)?;
+            for (i, v) in vars.iter().enumerate() {
+                let var_at = at.map(|a| a + 12 + i * 12);
+                put(var_at, v.ty)?;
+                put(var_at.map(|a| a + 4), v.offset)?;
+                put(var_at.map(|a| a + 8), v.size)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The kernel's BTF decoded and encoded again, with the extern sections rewritten.
+    fn reencoded(&self, btf: &Btf) -> Result<Vec<u8>> {
         let mut builder = BtfBuilder::from_btf(btf);
         for ty in btf.types().filter(|t| t.kind() == Kind::Datasec) {
             let Some((size, vars)) = self.completed_datasec(btf, ty.id())? else { continue };
@@ -50,7 +60,7 @@ impl Object {
             }
         }
         fix_extern_sections(btf, &mut builder)?;
-        builder.encode().map(Some).map_err(ObjError::Btf)
+        builder.encode().map_err(ObjError::Btf)
     }
 
     /// DATASEC `id` completed from the ELF section it describes: its size and its variables'
@@ -85,6 +95,20 @@ impl Object {
         fixed.sort_by_key(|v| v.offset);
         Ok(Some((size, fixed)))
     }
+}
+
+/// Whether the blob is laid out exactly as `BtfBuilder::encode` writes it (no flags, types right
+/// after the header, strings right after the types, the layout section, if any, right after the
+/// strings, nothing else): then patching it in place gives the re-encoded bytes. The parser also
+/// accepts gaps and other orders, which the kernel refuses and re-encoding removes.
+fn standard_layout(btf: &Btf) -> bool {
+    let h = btf.header();
+    let end = h.hdr_len as u64 + h.type_len as u64 + h.str_len as u64 + h.layout_len as u64;
+    h.flags == 0
+        && h.type_off == 0
+        && h.str_off == h.type_len
+        && (h.layout_len == 0 || h.layout_off as u64 == h.str_off as u64 + h.str_len as u64)
+        && end == btf.raw_bytes().len() as u64
 }
 
 /// What the kernel refuses in extern declarations, rewritten as libbpf does: extern linkage
@@ -155,4 +179,34 @@ fn fix_extern_sections(btf: &Btf, builder: &mut BtfBuilder) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// For every fixture without externs, patching in place gives exactly the re-encoded bytes.
+    #[test]
+    fn patching_equals_reencoding_on_every_fixture() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bpf");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.to_string_lossy().ends_with(".bpf.o") {
+                continue;
+            }
+            let obj = Object::open(&path).unwrap();
+            let Some(btf) = &obj.btf else { continue };
+            let patched = obj.patched(btf);
+            let reencoded = obj.reencoded(btf);
+            if standard_layout(btf)
+                && btf.find_by_name_kind(crate::KSYMS_SECTION, Kind::Datasec).is_none()
+                && btf.find_by_name_kind(crate::KCONFIG_SECTION, Kind::Datasec).is_none()
+            {
+                assert_eq!(patched.unwrap(), reencoded.unwrap(), "{}", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 5, "only {checked} fixtures compared");
+    }
 }

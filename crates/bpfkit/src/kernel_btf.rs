@@ -49,8 +49,8 @@ impl AsFd for ModuleBtf {
 enum Seen {
     /// Not a module's (vmlinux, a program's BTF).
     Other,
-    /// A module's. Its parsed BTF stays here while a load runs; after the load only if the load
-    /// used it (see [`KernelBtf::release_unused`]).
+    /// A module's. Its parsed BTF stays here while loads run; after them only if one used it
+    /// (see [`KernelBtf::release_unused`]).
     Module { name: String, btf: Option<Arc<ModuleBtf>>, used: bool },
 }
 
@@ -67,6 +67,8 @@ pub struct KernelBtf {
     live: bool,
     discovered: Mutex<Discovered>,
     walks: AtomicUsize,
+    /// Loads running now: module BTF is released only when the last one ends.
+    loads: AtomicUsize,
 }
 
 impl std::fmt::Debug for KernelBtf {
@@ -102,7 +104,13 @@ pub fn vmlinux_from(path: impl AsRef<Path>) -> Result<Arc<Btf>> {
 
 impl KernelBtf {
     fn new(vmlinux: Arc<Btf>, live: bool) -> KernelBtf {
-        KernelBtf { vmlinux, live, discovered: Mutex::new(Discovered::default()), walks: AtomicUsize::new(0) }
+        KernelBtf {
+            vmlinux,
+            live,
+            discovered: Mutex::new(Discovered::default()),
+            walks: AtomicUsize::new(0),
+            loads: AtomicUsize::new(0),
+        }
     }
 
     /// A registry over a user-supplied BTF file instead of the running kernel's (libbpf's
@@ -184,7 +192,20 @@ impl KernelBtf {
         }
     }
 
-    /// Drops the parsed BTF of every module no load has used (called when a load ends): a
+    /// A load begins: module BTF it searches stays parsed until [`load_finished`](Self::load_finished).
+    pub(crate) fn load_started(&self) {
+        self.loads.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A load ended; when no other load runs, unused module BTF is let go
+    /// ([`release_unused`](Self::release_unused)), so that concurrent loads keep what they search.
+    pub(crate) fn load_finished(&self) {
+        if self.loads.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.release_unused();
+        }
+    }
+
+    /// Drops the parsed BTF of every module no load has used (called when the last load ends): a
     /// search through module BTF reads every module, but only the ones that answered stay in
     /// memory, so module BTF memory follows the modules programs use. Callers still holding a
     /// module keep it alive; a later search reads a dropped module again.

@@ -72,10 +72,11 @@ pub(crate) struct KernelTypes<'a> {
 }
 
 impl Drop for KernelTypes<'_> {
-    /// The load is over: module BTF it searched but did not use is let go.
+    /// The load is over: module BTF it searched but did not use is let go (once no other load
+    /// runs).
     fn drop(&mut self) {
         if let Some(live) = &self.live {
-            live.release_unused();
+            live.load_finished();
         }
     }
 }
@@ -88,7 +89,9 @@ impl<'a> KernelTypes<'a> {
     /// The running kernel's registry.
     fn live(&mut self) -> Result<Arc<KernelBtf>> {
         if self.live.is_none() {
-            self.live = Some(kernel_btf::registry()?);
+            let registry = kernel_btf::registry()?;
+            registry.load_started();
+            self.live = Some(registry);
         }
         self.live.clone().ok_or_else(|| Error::sys("kernel BTF", std::io::Error::other("unavailable")))
     }

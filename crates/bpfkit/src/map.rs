@@ -140,10 +140,16 @@ impl Map {
     /// Every key, in the kernel's order (a snapshot taken key by key: concurrent changes may
     /// show or hide keys, as with any `BPF_MAP_GET_NEXT_KEY` walk).
     pub fn keys(&self) -> Result<Vec<Vec<u8>>> {
+        self.first_keys(usize::MAX)
+    }
+
+    /// The first `n` keys in the kernel's iteration order (all of them if there are fewer):
+    /// for looking at a big map without walking all of it.
+    pub fn first_keys(&self, n: usize) -> Result<Vec<Vec<u8>>> {
         let mut keys: Vec<Vec<u8>> = Vec::new();
         let mut next = vec![0u8; self.key_size() as usize];
         // Bounded: a hash map being refilled concurrently could otherwise loop forever.
-        let limit = self.max_entries() as usize + 1;
+        let limit = (self.max_entries() as usize + 1).min(n);
         while keys.len() < limit {
             let more = self.op("next key", self.fd.next_key(keys.last().map(Vec::as_slice), &mut next))?;
             if !more {

@@ -298,7 +298,6 @@ impl Iter {
     }
 }
 
-/// Whether [`Program::attach`] can attach `p` without a target from the caller.
 impl Program {
     /// Whether [`attach`](Self::attach) needs nothing more than the section name (tracepoints,
     /// kprobes, fentry and friends); XDP, tc, cgroup, socket, iterator and syscall programs need a
@@ -308,6 +307,7 @@ impl Program {
     }
 }
 
+/// Whether [`Program::attach`] can attach `p` without a target from the caller.
 pub(crate) fn auto_attachable(p: &Program) -> bool {
     match &p.kind.target {
         AttachTarget::Tracepoint { .. }

@@ -68,22 +68,32 @@ pub fn list() -> Result<Vec<RegisteredOps>> {
         let registered = if link_based {
             link_id.is_some()
         } else {
-            sys::MapFd::from_fd(fd).is_ok_and(|m| in_use(&m, info.value_size))
+            let map = sys::MapFd::from_fd(fd).map_err(sys_err(format!("struct_ops map {id}")))?;
+            in_use(&map, id, info.value_size)?
         };
         out.push(RegisteredOps { map_id: id, name: info.name, type_name, module, link_based, link_id, registered });
     }
     Ok(out)
 }
 
-/// (link id, map id) of every struct_ops link.
+/// (link id, map id) of every struct_ops link. Links that go away while listed are skipped;
+/// any other failure (no permission, say) is an error, not an empty answer.
 fn struct_ops_links() -> Result<Vec<(u32, u32)>> {
+    let gone = |e: &io::Error| e.raw_os_error() == Some(libc::ENOENT);
     let mut out = Vec::new();
     let mut id = 0;
     while let Some(next) = sys::next_id(ObjectKind::Link, id).map_err(sys_err("BPF_LINK_GET_NEXT_ID"))? {
         id = next;
-        let Ok(fd) = sys::fd_by_id(ObjectKind::Link, id) else { continue };
-        if let Ok(sys::LinkInfo { struct_ops_map_id: Some(map), .. }) = sys::link_info(fd.as_fd()) {
-            out.push((id, map));
+        let fd = match sys::fd_by_id(ObjectKind::Link, id) {
+            Ok(fd) => fd,
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(sys_err(format!("BPF_LINK_GET_FD_BY_ID {id}"))(e)),
+        };
+        match sys::link_info(fd.as_fd()) {
+            Ok(sys::LinkInfo { struct_ops_map_id: Some(map), .. }) => out.push((id, map)),
+            Ok(_) => {}
+            Err(e) if gone(&e) => {}
+            Err(e) => return Err(sys_err(format!("link {id}: BPF_OBJ_GET_INFO_BY_FD"))(e)),
         }
     }
     Ok(out)
@@ -111,21 +121,24 @@ fn ops_type(info: &sys::MapInfo, vmlinux: Option<&Arc<Btf>>) -> (Option<String>,
 }
 
 /// Whether a plain struct_ops map's element 0 is in use (registered): the value's state word
-/// (after the refcount) is `BPF_STRUCT_OPS_STATE_INUSE`.
-fn in_use(map: &sys::MapFd, value_size: u32) -> bool {
+/// (after the refcount) is `BPF_STRUCT_OPS_STATE_INUSE`. A lookup error is reported.
+fn in_use(map: &sys::MapFd, id: u32, value_size: u32) -> Result<bool> {
     let mut value = vec![0u8; value_size as usize];
-    match map.lookup(&0u32.to_ne_bytes(), &mut value, 0) {
-        Ok(true) => value.get(4..8).and_then(|s| s.try_into().ok()).map(u32::from_ne_bytes) == Some(1),
-        _ => false,
-    }
+    let found =
+        map.lookup(&0u32.to_ne_bytes(), &mut value, 0).map_err(sys_err(format!("struct_ops map {id}: lookup")))?;
+    Ok(found && value.get(4..8).and_then(|s| s.try_into().ok()).map(u32::from_ne_bytes) == Some(1))
 }
 
 /// Unregisters the struct_ops map with kernel id `map_id`, or named `name`: detaches its link
 /// (link-based maps) or deletes its element (plain ones). Returns what it was.
 pub fn unregister(which: &str) -> Result<RegisteredOps> {
     let all = list()?;
-    let by_id = which.parse::<u32>().ok();
-    let matching: Vec<&RegisteredOps> = all.iter().filter(|o| Some(o.map_id) == by_id || o.name == which).collect();
+    // An id names one map; a name may name several.
+    let by_id: Vec<&RegisteredOps> = match which.parse::<u32>() {
+        Ok(id) => all.iter().filter(|o| o.map_id == id).collect(),
+        Err(_) => Vec::new(),
+    };
+    let matching = if by_id.is_empty() { all.iter().filter(|o| o.name == which).collect() } else { by_id };
     let ops = match matching.as_slice() {
         [one] => (*one).clone(),
         [] => {
@@ -150,7 +163,17 @@ pub fn unregister(which: &str) -> Result<RegisteredOps> {
     match ops.link_id {
         Some(link) => {
             let fd = sys::fd_by_id(ObjectKind::Link, link).map_err(sys_err(op.clone()))?;
-            sys::link_detach(fd.as_fd()).map_err(sys_err(op))?;
+            sys::link_detach(fd.as_fd()).map_err(|source| {
+                let op = if source.raw_os_error() == Some(libc::EOPNOTSUPP) {
+                    // Detaching struct_ops links came after the links themselves (Linux 6.9/6.10).
+                    format!(
+                        "{op} (this kernel cannot detach a struct_ops link: remove its pin, or end the process holding it)"
+                    )
+                } else {
+                    op
+                };
+                Error::Sys { op, source }
+            })?;
         }
         None => {
             let fd = sys::fd_by_id(ObjectKind::Map, ops.map_id).map_err(sys_err(op.clone()))?;

@@ -48,10 +48,10 @@ pub fn run(
     if map {
         let distilled = split.base().ok_or(CliError::NotDistilled(module.to_owned()))?;
         for t in distilled.types() {
-            let to = relocation.base_id_of(t.id()).unwrap_or(0);
+            // Relocation succeeded, so every distilled type has a base type.
+            let to = relocation.base_id_of(t.id()).ok_or(CliError::NotDistilled(module.to_owned()))?;
             let target = vmlinux.type_by_id(to)?;
-            let name = t.name().unwrap_or("?");
-            writeln!(out, "  {} '{name}' [{}] -> {} [{to}]", t.kind(), t.id(), target.kind())?;
+            writeln!(out, "  {} '{}' [{}] -> {} [{to}]", t.kind(), t.name()?, t.id(), target.kind())?;
         }
     }
     if let Some(path) = output {

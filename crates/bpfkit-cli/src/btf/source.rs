@@ -80,7 +80,8 @@ pub fn load(source: &Source) -> Result<Loaded, CliError> {
                 Compression::None => Container::Elf,
                 c => Container::Compressed(c),
             };
-            distilled_types = m.distilled_base().ok().flatten().map(|d| d.type_count() - 1);
+            let load_error = |source| CliError::Load { path: path.clone(), is_base: false, without_base, source };
+            distilled_types = m.distilled_base().map_err(load_error)?.map(|d| d.type_count() - 1);
             let btf = match (base, &base_path) {
                 (Some(base), Some(base_path)) if distilled => {
                     m.btf_relocated_on(base).map_err(|source| match source {
