@@ -2,6 +2,7 @@
 //! register every struct_ops map, print the globals and small maps on an interval and on exit,
 //! and detach on Ctrl-C (or after `--duration`).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use bpfkit::{Link, Object, OpenObject};
 
 use crate::error::CliError;
 use crate::style::Style;
-use crate::values;
+use crate::values::{self, Shape};
 
 /// What `bpfkit run` was asked to do.
 pub struct RunOptions<'a> {
@@ -25,15 +26,37 @@ pub struct RunOptions<'a> {
     pub duration: Option<Duration>,
 }
 
-/// Sets `NAME=VALUE` on the open object, sized by the global's own size.
-fn set_global(open: &mut OpenObject, setting: &str) -> Result<(), CliError> {
+/// How each global's bytes read, from its VAR in the object's BTF (by size when there is none).
+fn global_shapes(open: &OpenObject) -> HashMap<String, Shape> {
+    let model = open.model();
+    model
+        .globals()
+        .iter()
+        .map(|g| {
+            let size = g.size as usize;
+            let shape = model
+                .btf
+                .as_deref()
+                .and_then(|btf| {
+                    let var = btf.find_by_name_kind(&g.name, bpfkit_btf::Kind::Var)?;
+                    let ty = btf.type_by_id(var).ok()?.ref_type()?;
+                    Some(Shape::of_type(btf, ty, size))
+                })
+                .unwrap_or(Shape::of_size(size));
+            (g.name.clone(), shape)
+        })
+        .collect()
+}
+
+/// Sets `NAME=VALUE` on the open object, as the global's type says.
+fn set_global(open: &mut OpenObject, shapes: &HashMap<String, Shape>, setting: &str) -> Result<(), CliError> {
     let (name, value) =
         setting.split_once('=').ok_or_else(|| CliError::Usage(format!("--global {setting}: expected NAME=VALUE")))?;
-    let size = open.model().globals().iter().find(|g| g.name == name).map(|g| g.size as usize).ok_or_else(|| {
+    let shape = shapes.get(name).copied().ok_or_else(|| {
         let known: Vec<&str> = open.model().globals().iter().map(|g| g.name.as_str()).collect();
         CliError::Usage(format!("--global {name}: the object has no such global (it has: {})", known.join(", ")))
     })?;
-    let bytes = values::encode(value, size).map_err(|why| CliError::Usage(format!("--global {name}: {why}")))?;
+    let bytes = values::encode(value, shape).map_err(|why| CliError::Usage(format!("--global {name}: {why}")))?;
     open.set_global(name, &bytes)?;
     Ok(())
 }
@@ -59,26 +82,38 @@ fn value_text(map: &bpfkit::Map, key: &[u8]) -> Result<Option<String>, CliError>
     let per_cpu = [MapType::PERCPU_HASH, MapType::PERCPU_ARRAY, MapType::LRU_PERCPU_HASH].contains(&map.map_type());
     let size = map.value_size() as usize;
     if !per_cpu {
-        return Ok(Some(values::show(&raw)));
+        return Ok(Some(values::show(&raw, Shape::of_size(raw.len()))));
     }
     let stride = size.div_ceil(8) * 8;
     let slots: Vec<&[u8]> = raw.chunks_exact(stride.max(1)).map(|slot| &slot[..size.min(slot.len())]).collect();
     if matches!(size, 1 | 2 | 4 | 8) {
-        let sum: u64 = slots.iter().filter_map(|s| values::show(s).parse::<u64>().ok()).fold(0, u64::wrapping_add);
+        let sum: u64 = slots
+            .iter()
+            .filter_map(|s| values::show(s, Shape::Unsigned(size)).parse::<u64>().ok())
+            .fold(0, u64::wrapping_add);
         return Ok(Some(format!("{sum} (sum over {} CPUs)", slots.len())));
     }
-    Ok(Some(slots.iter().map(|s| values::show(s)).collect::<Vec<_>>().join(" | ")))
+    Ok(Some(slots.iter().map(|s| values::show(s, Shape::of_size(size))).collect::<Vec<_>>().join(" | ")))
 }
 
 /// Globals (not `.rodata`, which cannot change) and the entries of small maps.
-fn print_state(obj: &Object, elapsed: Duration, style: &Style, out: &mut impl Write) -> Result<(), CliError> {
+fn print_state(
+    obj: &Object,
+    shapes: &HashMap<String, Shape>,
+    elapsed: Duration,
+    style: &Style,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
     writeln!(out, "{}", style.bold(&format!("after {:.1} s:", elapsed.as_secs_f64())))?;
     for g in obj.globals() {
         if obj.is_rodata(&g.name) {
             continue;
         }
         match obj.global(&g.name) {
-            Ok(bytes) => writeln!(out, "  {} = {}", g.name, values::show(&bytes))?,
+            Ok(bytes) => {
+                let shape = shapes.get(&g.name).copied().unwrap_or(Shape::of_size(bytes.len()));
+                writeln!(out, "  {} = {}", g.name, values::show(&bytes, shape))?
+            }
             Err(e) => writeln!(out, "  {} = <cannot read: {e}>", g.name)?,
         }
     }
@@ -93,7 +128,7 @@ fn print_state(obj: &Object, elapsed: Duration, style: &Style, out: &mut impl Wr
         writeln!(out, "  map {} ({count} entries):", map.name())?;
         for key in keys.iter().take(MAX_ENTRIES_SHOWN) {
             let Some(value) = value_text(map, key)? else { continue };
-            writeln!(out, "    {} = {}", values::show(key), value)?;
+            writeln!(out, "    {} = {}", values::show(key, Shape::of_size(key.len())), value)?;
         }
         if keys.len() > MAX_ENTRIES_SHOWN {
             writeln!(out, "    ...")?;
@@ -109,8 +144,9 @@ pub fn run(options: &RunOptions<'_>, out: &mut impl Write) -> Result<(), CliErro
     let interrupts = bpfkit::sys::signals::Interrupts::new()
         .map_err(|source| CliError::Loader(bpfkit::Error::Sys { op: "signalfd".into(), source }))?;
     let mut open = OpenObject::open(options.object).map_err(|e| CliError::Object(options.object.to_owned(), e))?;
+    let shapes = global_shapes(&open);
     for setting in options.globals {
-        set_global(&mut open, setting)?;
+        set_global(&mut open, &shapes, setting)?;
     }
     if !options.programs.is_empty() {
         let names: Vec<&str> = options.programs.iter().map(String::as_str).collect();
@@ -166,10 +202,10 @@ pub fn run(options: &RunOptions<'_>, out: &mut impl Write) -> Result<(), CliErro
         if interrupted || left.is_some_and(|l| l <= wait) {
             break;
         }
-        print_state(&obj, start.elapsed(), &style, out)?;
+        print_state(&obj, &shapes, start.elapsed(), &style, out)?;
         out.flush()?;
     }
-    print_state(&obj, start.elapsed(), &style, out)?;
+    print_state(&obj, &shapes, start.elapsed(), &style, out)?;
     let count = links.len();
     for link in links {
         link.detach()?;
