@@ -24,11 +24,7 @@ pub fn child(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> Res
     libbpf::silence();
     for _ in 0..rounds {
         match loader {
-            "bpfkit" => {
-                let mut open = bpfkit::OpenObject::from_bytes(name, &bytes).map_err(|e| e.to_string())?;
-                open.set_pin_root(pin_root);
-                drop(open.load().map_err(|e| format!("bpfkit: {name}: {e}"))?);
-            }
+            "bpfkit" => crate::load::bpfkit_load(name, &bytes, pin_root)?,
             "libbpf" => drop(LibbpfObject::open_and_load(&bytes, &cname, &pin_c)?),
             other => return Err(format!("unknown loader {other}")),
         }

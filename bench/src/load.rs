@@ -44,6 +44,13 @@ fn measure(budget: Duration, min: usize, mut load: impl FnMut() -> Result<(), St
     })
 }
 
+/// One bpfkit open + load + close of `bytes`, pinned-by-name maps under `pin_root`.
+pub fn bpfkit_load(name: &str, bytes: &[u8], pin_root: &std::path::Path) -> Result<(), String> {
+    let mut open = bpfkit::OpenObject::from_bytes(name, bytes).map_err(|e| e.to_string())?;
+    open.set_pin_root(pin_root);
+    open.load().map(drop).map_err(|e| format!("bpfkit: {name}: {e}"))
+}
+
 /// A private bpffs for the objects' pinned-by-name maps, unmounted on drop.
 pub struct PinRoot(std::path::PathBuf);
 
@@ -91,11 +98,7 @@ pub fn table(fixtures: &[(String, Vec<u8>)], budget: Duration) -> Result<Table, 
             continue;
         };
         let cname = CString::new(name).map_err(|e| e.to_string())?;
-        let ours = measure(budget, 20, || {
-            let mut open = bpfkit::OpenObject::from_bytes(name, bytes).map_err(|e| e.to_string())?;
-            open.set_pin_root(&pins.0);
-            open.load().map(drop).map_err(|e| format!("bpfkit: {name}: {e}"))
-        })?;
+        let ours = measure(budget, 20, || bpfkit_load(name, bytes, &pins.0))?;
         let theirs = measure(budget, 20, || {
             LibbpfObject::open_and_load(bytes, &cname, &pin_c).map(drop).map_err(|e| format!("{name}: {e}"))
         })?;

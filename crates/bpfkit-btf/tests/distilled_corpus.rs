@@ -13,22 +13,10 @@ use std::time::Instant;
 
 use bpfkit_btf::{Btf, BtfError, Equivalence, Kind, ModuleFile, Type, TypeId, distill, relocate};
 
-fn collect_ko(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            collect_ko(&path, out);
-        } else if path.extension().is_some_and(|e| e == "ko") {
-            out.push(path);
-        }
-    }
-}
-
 /// Modules by path relative to `modules/kernel`.
 fn modules(kernel: &Path) -> BTreeMap<PathBuf, PathBuf> {
     let root = kernel.join("modules/kernel");
-    let mut paths = Vec::new();
-    collect_ko(&root, &mut paths);
+    let paths = bpfkit_testkit::corpus::module_files(&root).unwrap_or_else(|e| panic!("{e}"));
     paths.into_iter().map(|p| (p.strip_prefix(&root).unwrap().to_owned(), p)).collect()
 }
 

@@ -190,9 +190,7 @@ fn debian_sid_vmlinux_and_every_module() {
     assert!(vmlinux.is_sorted_by_name(), "{version}: vmlinux BTF is expected to be sorted by name");
 
     let modules_dir = corpus().map(|r| r.join("sid/modules")).unwrap_or_default();
-    let mut paths = Vec::new();
-    collect_ko(&modules_dir, &mut paths);
-    paths.sort();
+    let paths = bpfkit_testkit::corpus::module_files(&modules_dir).unwrap_or_else(|e| panic!("{e}"));
     assert!(paths.len() > 4000, "only {} modules under {}", paths.len(), modules_dir.display());
     let start = Instant::now();
     let (mut types, mut bytes, mut refs, mut names, mut sorted) = (0, 0, 0, 0, 0);
@@ -227,18 +225,6 @@ fn debian_sid_vmlinux_and_every_module() {
         start.elapsed(),
         kinds.join(" ")
     );
-}
-
-fn collect_ko(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect_ko(&path, out);
-        } else if path.extension().is_some_and(|e| e == "ko") {
-            out.push(path);
-        }
-    }
 }
 
 /// A real module of the sid corpus compressed as distributions ship it (xz, zstd, gzip, with

@@ -639,14 +639,9 @@ mod json {
     }
 }
 
-/// The sid corpus (vmlinux and modules), fetched if needed; `None` under `BPFKIT_SKIP_CORPUS`.
-fn sid_corpus() -> Option<std::path::PathBuf> {
-    bpfkit_testkit::corpus::kernel_dir("sid").unwrap_or_else(|e| panic!("the sid corpus: {e}"))
-}
-
 #[test]
 fn dump_reads_compressed_module_files() {
-    let Some(sid) = sid_corpus() else {
+    let Some(sid) = corpus_kernel("sid") else {
         println!("skipped: {}", bpfkit_testkit::corpus::SKIPPED);
         return;
     };

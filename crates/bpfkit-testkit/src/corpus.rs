@@ -47,3 +47,22 @@ pub fn kernel_dir(name: &str) -> Result<Option<PathBuf>> {
 pub fn vmlinux(name: &str) -> Result<Option<PathBuf>> {
     Ok(kernel_dir(name)?.map(|dir| dir.join("vmlinux")))
 }
+
+/// Every `.ko` file under `dir` (a corpus kernel's `modules` tree), in path order.
+pub fn module_files(dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))? {
+            let path = entry.map_err(|e| Error::io("read", dir, e))?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "ko") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out)?;
+    out.sort();
+    Ok(out)
+}

@@ -10,6 +10,7 @@
 //! unregistered by detaching that link; bpftool only knows the first way (deleting the element
 //! of a link-based map fails), bpfkit does both.
 
+use std::cell::OnceCell;
 use std::io;
 use std::os::fd::AsFd;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use bpfkit_btf::{Btf, Kind};
 use bpfkit_obj::MapType;
 
 use crate::error::{Error, Result};
+use crate::kernel_btf::{KernelBtf, ModuleBtf};
 use crate::sys::{self, ObjectKind, uapi};
 
 /// One struct_ops map of the kernel.
@@ -39,36 +41,32 @@ pub struct RegisteredOps {
     pub registered: bool,
 }
 
-fn sys_err(op: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
-    let op = op.into();
-    move |source| Error::Sys { op, source }
-}
-
 /// Every struct_ops map of the kernel, ascending ids. Objects that go away while being listed
 /// are skipped.
 pub fn list() -> Result<Vec<RegisteredOps>> {
     let links = struct_ops_links()?;
-    let vmlinux = crate::kernel_btf::vmlinux().ok();
+    let kernel = crate::kernel_btf::registry().ok();
+    let modules = OnceCell::new();
     let mut out = Vec::new();
     let mut id = 0;
-    while let Some(next) = sys::next_id(ObjectKind::Map, id).map_err(sys_err("BPF_MAP_GET_NEXT_ID"))? {
+    while let Some(next) = sys::next_id(ObjectKind::Map, id).map_err(|e| Error::sys("BPF_MAP_GET_NEXT_ID", e))? {
         id = next;
         let fd = match sys::fd_by_id(ObjectKind::Map, id) {
             Ok(fd) => fd,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
-            Err(e) => return Err(sys_err(format!("BPF_MAP_GET_FD_BY_ID {id}"))(e)),
+            Err(e) => return Err(Error::sys(format!("BPF_MAP_GET_FD_BY_ID {id}"), e)),
         };
-        let info = sys::map_info(fd.as_fd()).map_err(sys_err(format!("map {id}: BPF_OBJ_GET_INFO_BY_FD")))?;
+        let info = sys::map_info(fd.as_fd()).map_err(|e| Error::sys(format!("map {id}: BPF_OBJ_GET_INFO_BY_FD"), e))?;
         if info.map_type != MapType::STRUCT_OPS.0 {
             continue;
         }
-        let (type_name, module) = ops_type(&info, vmlinux.as_ref());
+        let (type_name, module) = ops_type(&info, kernel.as_deref(), &modules);
         let link_based = info.flags & uapi::BPF_F_LINK != 0;
         let link_id = links.iter().find(|(_, map)| *map == id).map(|(link, _)| *link);
         let registered = if link_based {
             link_id.is_some()
         } else {
-            let map = sys::MapFd::from_fd(fd).map_err(sys_err(format!("struct_ops map {id}")))?;
+            let map = sys::MapFd::from_fd(fd).map_err(|e| Error::sys(format!("struct_ops map {id}"), e))?;
             in_use(&map, id, info.value_size)?
         };
         out.push(RegisteredOps { map_id: id, name: info.name, type_name, module, link_based, link_id, registered });
@@ -82,50 +80,53 @@ fn struct_ops_links() -> Result<Vec<(u32, u32)>> {
     let gone = |e: &io::Error| e.raw_os_error() == Some(libc::ENOENT);
     let mut out = Vec::new();
     let mut id = 0;
-    while let Some(next) = sys::next_id(ObjectKind::Link, id).map_err(sys_err("BPF_LINK_GET_NEXT_ID"))? {
+    while let Some(next) = sys::next_id(ObjectKind::Link, id).map_err(|e| Error::sys("BPF_LINK_GET_NEXT_ID", e))? {
         id = next;
         let fd = match sys::fd_by_id(ObjectKind::Link, id) {
             Ok(fd) => fd,
             Err(e) if gone(&e) => continue,
-            Err(e) => return Err(sys_err(format!("BPF_LINK_GET_FD_BY_ID {id}"))(e)),
+            Err(e) => return Err(Error::sys(format!("BPF_LINK_GET_FD_BY_ID {id}"), e)),
         };
         match sys::link_info(fd.as_fd()) {
             Ok(sys::LinkInfo { struct_ops_map_id: Some(map), .. }) => out.push((id, map)),
             Ok(_) => {}
             Err(e) if gone(&e) => {}
-            Err(e) => return Err(sys_err(format!("link {id}: BPF_OBJ_GET_INFO_BY_FD"))(e)),
+            Err(e) => return Err(Error::sys(format!("link {id}: BPF_OBJ_GET_INFO_BY_FD"), e)),
         }
     }
     Ok(out)
 }
 
-/// The ops type of a struct_ops map: `bpf_struct_ops_<name>` in vmlinux or a module's BTF.
-fn ops_type(info: &sys::MapInfo, vmlinux: Option<&Arc<Btf>>) -> (Option<String>, Option<String>) {
+/// The ops type of a struct_ops map: `bpf_struct_ops_<name>` in vmlinux or, when the map's
+/// info names another kernel BTF object, in that module's BTF (from the shared registry).
+fn ops_type(
+    info: &sys::MapInfo,
+    kernel: Option<&KernelBtf>,
+    modules: &OnceCell<Vec<Arc<ModuleBtf>>>,
+) -> (Option<String>, Option<String>) {
     let name_in = |btf: &Btf| {
         let t = btf.type_by_id(info.vmlinux_value_type_id).ok()?;
         let name = t.name().ok()?;
         (t.kind() == Kind::Struct).then(|| name.strip_prefix("bpf_struct_ops_").unwrap_or(name).to_owned())
     };
-    let Some(vmlinux) = vmlinux else { return (None, None) };
+    let Some(kernel) = kernel else { return (None, None) };
     if info.vmlinux_btf_id != 0 {
-        if let Ok(fd) = sys::btf_get_fd_by_id(info.vmlinux_btf_id) {
-            if let Ok(btf_info) = sys::btf_info(fd.as_fd(), true) {
-                if btf_info.name != "vmlinux" {
-                    let module = btf_info.bytes.and_then(|b| Btf::parse_split(b, vmlinux.clone()).ok());
-                    return (module.as_ref().and_then(name_in), Some(btf_info.name));
-                }
-            }
+        // Read once per listing, and only if some map's type is not vmlinux's.
+        let modules = modules.get_or_init(|| kernel.modules().unwrap_or_default());
+        if let Some(m) = modules.iter().find(|m| m.id == info.vmlinux_btf_id) {
+            return (name_in(&m.btf), Some(m.name.clone()));
         }
     }
-    (name_in(vmlinux), None)
+    (name_in(kernel.vmlinux()), None)
 }
 
 /// Whether a plain struct_ops map's element 0 is in use (registered): the value's state word
 /// (after the refcount) is `BPF_STRUCT_OPS_STATE_INUSE`. A lookup error is reported.
 fn in_use(map: &sys::MapFd, id: u32, value_size: u32) -> Result<bool> {
     let mut value = vec![0u8; value_size as usize];
-    let found =
-        map.lookup(&0u32.to_ne_bytes(), &mut value, 0).map_err(sys_err(format!("struct_ops map {id}: lookup")))?;
+    let found = map
+        .lookup(&0u32.to_ne_bytes(), &mut value, 0)
+        .map_err(|e| Error::sys(format!("struct_ops map {id}: lookup"), e))?;
     Ok(found && value.get(4..8).and_then(|s| s.try_into().ok()).map(u32::from_ne_bytes) == Some(1))
 }
 
@@ -162,7 +163,7 @@ pub fn unregister(which: &str) -> Result<RegisteredOps> {
     let op = format!("unregister struct_ops map {} ({})", ops.name, ops.map_id);
     match ops.link_id {
         Some(link) => {
-            let fd = sys::fd_by_id(ObjectKind::Link, link).map_err(sys_err(op.clone()))?;
+            let fd = sys::fd_by_id(ObjectKind::Link, link).map_err(|e| Error::sys(op.clone(), e))?;
             sys::link_detach(fd.as_fd()).map_err(|source| {
                 let op = if source.raw_os_error() == Some(libc::EOPNOTSUPP) {
                     // Detaching struct_ops links came after the links themselves (Linux 6.9/6.10).
@@ -176,9 +177,9 @@ pub fn unregister(which: &str) -> Result<RegisteredOps> {
             })?;
         }
         None => {
-            let fd = sys::fd_by_id(ObjectKind::Map, ops.map_id).map_err(sys_err(op.clone()))?;
-            let map = sys::MapFd::from_fd(fd).map_err(sys_err(op.clone()))?;
-            map.delete(&0u32.to_ne_bytes()).map_err(sys_err(op))?;
+            let fd = sys::fd_by_id(ObjectKind::Map, ops.map_id).map_err(|e| Error::sys(op.clone(), e))?;
+            let map = sys::MapFd::from_fd(fd).map_err(|e| Error::sys(op.clone(), e))?;
+            map.delete(&0u32.to_ne_bytes()).map_err(|e| Error::sys(op, e))?;
         }
     }
     Ok(ops)

@@ -5,7 +5,7 @@
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
-use super::obj::obj_info;
+use super::obj::{c_name, obj_info};
 use super::uapi;
 use super::{bpf, bpf_fd, zeroed_attr};
 
@@ -77,11 +77,10 @@ pub struct MapInfo {
 pub fn map_info(map: BorrowedFd<'_>) -> io::Result<MapInfo> {
     let mut info = uapi::bpf_map_info::default();
     obj_info(map, &mut info)?;
-    let name: Vec<u8> = info.name.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
     Ok(MapInfo {
         id: info.id,
         map_type: info.type_,
-        name: String::from_utf8_lossy(&name).into_owned(),
+        name: c_name(&info.name),
         flags: info.map_flags,
         value_size: info.value_size,
         vmlinux_value_type_id: info.btf_vmlinux_value_type_id,

@@ -48,6 +48,11 @@ pub(crate) fn obj_info<T: ObjInfo>(fd: BorrowedFd<'_>, info: &mut T) -> io::Resu
 pub fn prog_info_name(prog: BorrowedFd<'_>) -> io::Result<(String, u32)> {
     let mut info = uapi::bpf_prog_info::default();
     obj_info(prog, &mut info)?;
-    let bytes: Vec<u8> = info.name.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
-    Ok((String::from_utf8_lossy(&bytes).into_owned(), info.id))
+    Ok((c_name(&info.name), info.id))
+}
+
+/// A NUL-padded `char name[16]` of a `bpf_*_info` struct as a string.
+pub(crate) fn c_name(name: &[std::os::raw::c_char]) -> String {
+    let bytes: Vec<u8> = name.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
