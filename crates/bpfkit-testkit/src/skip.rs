@@ -18,13 +18,17 @@ pub fn skip(test: &str, reason: &str) -> Result<(), String> {
     }
 }
 
-/// Whether this process runs with effective uid 0 (read from `/proc/self/status`).
+/// Whether this process runs with effective uid 0 (read from `/proc/self/status` once: tests
+/// that count this process's open files call this from other threads).
 pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().nth(1))
-            .is_some_and(|euid| euid == "0")
+    static ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ROOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1))
+                .is_some_and(|euid| euid == "0")
+        })
     })
 }

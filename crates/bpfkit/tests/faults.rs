@@ -29,7 +29,7 @@ fn ids(kind: ObjectKind) -> BTreeSet<u32> {
 
 /// What this process and the kernel hold, to compare before and after.
 struct Snapshot {
-    fds: usize,
+    fds: common::FdSnapshot,
     maps: BTreeSet<u32>,
     progs: BTreeSet<u32>,
     links: BTreeSet<u32>,
@@ -52,9 +52,7 @@ impl Snapshot {
         loop {
             let now = Snapshot::take();
             let mut left = Vec::new();
-            if now.fds != self.fds {
-                left.push(format!("{} fds (were {})", now.fds, self.fds));
-            }
+            left.extend(self.fds.opened_since().into_iter().map(|fd| format!("fd {fd}")));
             for (what, before, after) in [
                 ("map", &self.maps, &now.maps),
                 ("program", &self.progs, &now.progs),

@@ -51,9 +51,55 @@ pub fn getpid() -> i64 {
     unsafe { libc::syscall(libc::SYS_getpid) }
 }
 
-/// Open file descriptors of this process.
-pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+/// The file descriptors this process has open, each with what it refers to.
+///
+/// A count is not enough: a test thread that does not hold [`serial`] (or the test harness) may
+/// hold a file open for a moment while the count is taken, and a lower count afterwards would
+/// look like a change. A leak is an fd opened since the snapshot that stays open, so
+/// [`FdSnapshot::leaked_since`] compares (number, target) pairs and lets brief ones settle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FdSnapshot(std::collections::BTreeSet<(String, String)>);
+
+/// Takes an [`FdSnapshot`] of this process.
+pub fn open_fds() -> FdSnapshot {
+    let mut fds = std::collections::BTreeSet::new();
+    // The directory stream itself is an fd that shows in the listing; its target is this
+    // process's fd directory, which nothing else opens.
+    let own_dir = std::fs::canonicalize("/proc/self/fd").unwrap_or_default();
+    if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+        for entry in dir.flatten() {
+            let Ok(target) = std::fs::read_link(entry.path()) else { continue }; // closed meanwhile
+            if target != own_dir {
+                fds.insert((entry.file_name().to_string_lossy().into_owned(), target.to_string_lossy().into_owned()));
+            }
+        }
+    }
+    FdSnapshot(fds)
+}
+
+impl FdSnapshot {
+    /// The fds open now that were not open at `self` ("3 -> anon_inode:bpf-map"), after letting
+    /// other threads' short-lived files close (up to a second); empty when nothing leaked.
+    pub fn leaked_since(&self) -> Vec<String> {
+        let start = std::time::Instant::now();
+        loop {
+            let new = self.opened_since();
+            if new.is_empty() || start.elapsed() > std::time::Duration::from_secs(1) {
+                return new;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// The fds open now that were not open at `self`, without waiting.
+    pub fn opened_since(&self) -> Vec<String> {
+        open_fds().0.difference(&self.0).map(|(fd, target)| format!("{fd} -> {target}")).collect()
+    }
+
+    /// How many fds the snapshot holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 /// Resident set size of this process in KiB.
