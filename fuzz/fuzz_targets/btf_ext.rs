@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(btf) = Btf::parse(btf.to_vec()) else { return };
     match BtfExt::parse(ext, &btf) {
         Ok(parsed) => {
-            for section in parsed.sections.values() {
+            for (_, section) in &parsed.sections {
                 for f in &section.func_info {
                     let _ = btf.type_by_id(f.type_id);
                 }

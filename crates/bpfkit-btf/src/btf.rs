@@ -266,6 +266,13 @@ impl Btf {
         (0..self.offsets.len()).map(move |i| self.own_type(i))
     }
 
+    /// Ids of this blob's own types of kind `kind`, in id order, found in the kind table
+    /// without decoding a record (an object's DATASECs, say, without a name index).
+    pub fn own_ids_of_kind(&self, kind: Kind) -> impl Iterator<Item = TypeId> + '_ {
+        let (raw, first) = (kind.raw(), self.first_id);
+        self.kinds.iter().enumerate().filter(move |&(_, &k)| k == raw).map(move |(i, _)| first + i as u32)
+    }
+
     /// The kind of `id` without building a full view (`None` for void or out of range).
     pub fn kind_of(&self, id: TypeId) -> Option<Kind> {
         let owner = self.owner_of(id)?;

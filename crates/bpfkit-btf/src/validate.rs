@@ -117,6 +117,35 @@ struct Progress {
     grouped: [u64; BATCH],
 }
 
+impl Progress {
+    /// A zeroed state on the heap (the batch arrays are too large to move around by value).
+    fn boxed() -> Box<Progress> {
+        Box::new(Progress {
+            pos: 0,
+            offsets: Vec::new(),
+            kinds: Vec::new(),
+            name_excess: 0,
+            name_bias: 0,
+            max_ref: 0,
+            ordered: true,
+            prev: 0,
+            lagging: [0; ORDER_LAG],
+            seen: 0,
+            batch_offsets: [0; BATCH],
+            batch_kinds: [0; BATCH],
+            batch_len: 0,
+            pending: [0; BATCH],
+            pending_len: 0,
+            grouped: [0; BATCH],
+        })
+    }
+}
+
+thread_local! {
+    /// The [`Progress`] of this thread's last walk, reused by the next one.
+    static SPARE_PROGRESS: std::cell::Cell<Option<Box<Progress>>> = const { std::cell::Cell::new(None) };
+}
+
 /// How many records the name order check runs behind the walk (see [`Progress::lagging`]).
 const ORDER_LAG: usize = 16;
 
@@ -169,34 +198,38 @@ impl Walk<'_> {
     /// the first pair of names it cannot prove in order, it continues without that check.
     #[inline(never)]
     fn fast<B: ByteOrder>(&self) -> Option<Walked> {
+        // The batch buffers (5 KiB) are kept per thread between walks: clearing them for every
+        // parse would cost more than walking a small object's whole BTF.
+        let mut p = SPARE_PROGRESS.with(|spare| spare.take()).unwrap_or_else(Progress::boxed);
+        let walked = self.fast_in::<B>(&mut p);
+        SPARE_PROGRESS.with(|spare| spare.set(Some(p)));
+        walked
+    }
+
+    /// [`Walk::fast`] with `p` as its state (whatever a previous walk left in it).
+    #[inline(always)]
+    fn fast_in<B: ByteOrder>(&self, p: &mut Progress) -> Option<Walked> {
         // Every record takes at least a header: enough room for any input. Not zeroed: pages
         // that are never written are never faulted in, and reused heap memory is not cleared.
         let room = self.types.len() / TYPE_HEADER_SIZE;
-        let mut p = Progress {
-            pos: 0,
-            offsets: Vec::with_capacity(room),
-            kinds: Vec::with_capacity(room),
-            name_excess: 0,
-            name_bias: (1u64 << 63) - self.strings_end as u64,
-            max_ref: 0,
-            ordered: true,
-            prev: 0,
-            lagging: [0; ORDER_LAG],
-            seen: 0,
-            batch_offsets: [0; BATCH],
-            batch_kinds: [0; BATCH],
-            batch_len: 0,
-            pending: [0; BATCH],
-            pending_len: 0,
-            grouped: [0; BATCH],
-        };
+        p.pos = 0;
+        p.offsets = Vec::with_capacity(room);
+        p.kinds = Vec::with_capacity(room);
+        p.name_excess = 0;
+        p.name_bias = (1u64 << 63) - self.strings_end as u64;
+        p.max_ref = 0;
+        p.ordered = true;
+        p.prev = 0;
+        p.seen = 0;
+        p.batch_len = 0;
+        p.pending_len = 0;
         loop {
-            let stop = if p.ordered { self.fill::<B, true>(&mut p)? } else { self.fill::<B, false>(&mut p)? };
+            let stop = if p.ordered { self.fill::<B, true>(p)? } else { self.fill::<B, false>(p)? };
             match stop {
                 Stop::Disorder => p.ordered = false,
-                Stop::Full => self.check_pending::<B>(&mut p),
+                Stop::Full => self.check_pending::<B>(p),
                 Stop::End => {
-                    self.check_pending::<B>(&mut p);
+                    self.check_pending::<B>(p);
                     break;
                 }
             }
@@ -218,9 +251,13 @@ impl Walk<'_> {
         if p.name_excess >> 63 != 0 || p.max_ref as u64 >= ids_end {
             return None;
         }
-        p.offsets.shrink_to_fit();
-        p.kinds.shrink_to_fit();
-        Some(Walked { offsets: p.offsets, kinds: p.kinds, name_ordered: p.ordered })
+        let (mut offsets, mut kinds) = (std::mem::take(&mut p.offsets), std::mem::take(&mut p.kinds));
+        // The room was a bound (records average 2-3 headers): give back what is worth a copy.
+        if offsets.capacity() - offsets.len() > 1024 {
+            offsets.shrink_to_fit();
+            kinds.shrink_to_fit();
+        }
+        Some(Walked { offsets, kinds, name_ordered: p.ordered })
     }
 
     /// Walks records until the batch is full or the section ends, or with `ORDER`, until a name

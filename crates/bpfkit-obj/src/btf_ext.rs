@@ -7,8 +7,6 @@
 //! to the end of the header), and per kind of record: a `u32` record size followed by blocks of
 //! `{ section name offset, record count, records }`.
 
-use std::collections::HashMap;
-
 use bpfkit_btf::{Btf, Endian};
 
 use crate::error::{ObjError, Result};
@@ -62,8 +60,16 @@ pub struct ExtSection {
 /// A parsed `.BTF.ext` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BtfExt {
-    /// Records by code section name.
-    pub sections: HashMap<String, ExtSection>,
+    /// Records by code section name, in the order the section first names them (an object has
+    /// a handful of code sections: a list searched by name beats hashing each name).
+    pub sections: Vec<(String, ExtSection)>,
+}
+
+impl BtfExt {
+    /// The records of code section `name`, if it has any.
+    pub fn section(&self, name: &str) -> Option<&ExtSection> {
+        self.sections.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
 }
 
 const MAGIC: u16 = 0xeb9f;
@@ -177,7 +183,19 @@ fn parse_area(r: &Reader<'_>, start: usize, end: usize, area: Area, btf: &Btf, e
         let Some(block_end) = block_end else {
             return Err(err(at, format!("{count} records of {rec_size} bytes for section {name} overrun the area")));
         };
-        let section = ext.sections.entry(name.to_owned()).or_default();
+        let section = match ext.sections.iter().position(|(n, _)| n == name) {
+            Some(i) => &mut ext.sections[i].1,
+            None => {
+                ext.sections.push((name.to_owned(), ExtSection::default()));
+                let last = ext.sections.len() - 1;
+                &mut ext.sections[last].1
+            }
+        };
+        match area {
+            Area::Func => section.func_info.reserve(count),
+            Area::Line => section.line_info.reserve(count),
+            Area::Core => section.core_relos.reserve(count),
+        }
         for i in 0..count {
             let rec = records + i * rec_size;
             let w = |k: usize| r.u32(rec + 4 * k);

@@ -3,10 +3,73 @@
 //! section, so they are set here from the ELF section sizes and symbol values, and each
 //! DATASEC's variables are ordered by offset as the kernel requires.
 
-use bpfkit_btf::{Btf, BtfBuilder, Kind, RecordData, TypeDetails, VarSecinfo};
+use bpfkit_btf::{Btf, BtfBuilder, RecordData, TypeDetails, TypeId, VarSecinfo};
 
+use crate::datasecs::Datasecs;
 use crate::error::{ObjError, Result};
 use crate::object::Object;
+
+/// A section's size and its named symbols' offsets, from the ELF file (while parsing).
+pub(crate) struct SectionLayout<'a> {
+    pub section: &'a str,
+    pub size: u64,
+    pub symbols: Vec<(&'a str, u64)>,
+}
+
+/// A DATASEC as the kernel checks it: the size of its section and its variables' offsets in
+/// it, ordered by offset.
+#[derive(Debug, Clone)]
+pub(crate) struct DatasecFix {
+    pub id: TypeId,
+    pub size: u32,
+    pub vars: Vec<VarSecinfo>,
+}
+
+/// The DATASECs of `btf` completed from the sections of `layouts`, found when the object is
+/// read (as libbpf does when it opens an object). DATASECs of sections the file does not have
+/// (`.ksyms`: externs) get none and stay as clang wrote them.
+pub(crate) fn datasec_fixes(
+    btf: &Btf,
+    datasecs: &Datasecs<'_>,
+    layouts: &mut [SectionLayout<'_>],
+) -> Result<Vec<DatasecFix>> {
+    let mut fixes = Vec::new();
+    for &(name, id) in datasecs.iter() {
+        let Some(layout) = layouts.iter_mut().find(|l| l.section == name) else { continue };
+        // By name, for the lookups below (stable: the lowest offset first among equal names).
+        layout.symbols.sort_by_key(|&(name, _)| name);
+        let size = u32::try_from(layout.size).map_err(|_| ObjError::section(name, "too large for BTF"))?;
+        let ty = btf.type_by_id(id).map_err(ObjError::Btf)?;
+        let TypeDetails::Datasec(vars) = ty.details() else { continue };
+        let mut fixed = Vec::with_capacity(vars.len());
+        for mut var in vars {
+            let var_name = btf.type_by_id(var.ty).and_then(|t| t.name()).map_err(ObjError::Btf)?;
+            let Ok(at) = layout.symbols.binary_search_by_key(&var_name, |&(name, _)| name) else {
+                return Err(ObjError::Symbol {
+                    symbol: var_name.to_owned(),
+                    section: name.to_owned(),
+                    why: "declared in the section's BTF DATASEC but not in the ELF symbol table".into(),
+                });
+            };
+            // The first of equal names.
+            let first = layout.symbols[..at].partition_point(|&(name, _)| name < var_name);
+            let offset = layout.symbols[first].1;
+            var.offset =
+                u32::try_from(offset).map_err(|_| ObjError::section(name, format!("{var_name} offset too large")))?;
+            if var.offset.checked_add(var.size).is_none_or(|end| end > size) {
+                return Err(ObjError::Symbol {
+                    symbol: var_name.to_owned(),
+                    section: name.to_owned(),
+                    why: format!("{} bytes at offset {} overrun the section ({size} bytes)", var.size, var.offset),
+                });
+            }
+            fixed.push(var);
+        }
+        fixed.sort_by_key(|v| v.offset);
+        fixes.push(DatasecFix { id, size, vars: fixed });
+    }
+    Ok(fixes)
+}
 
 impl Object {
     /// The object's BTF with DATASECs completed, encoded for `BPF_BTF_LOAD`; `None` when the
@@ -14,10 +77,7 @@ impl Object {
     /// externs) are left as clang wrote them.
     pub fn btf_for_kernel(&self) -> Result<Option<Vec<u8>>> {
         let Some(btf) = &self.btf else { return Ok(None) };
-        let externs = [crate::KSYMS_SECTION, crate::KCONFIG_SECTION]
-            .iter()
-            .any(|s| btf.find_by_name_kind(s, Kind::Datasec).is_some());
-        if !externs && standard_layout(btf) {
+        if self.extern_datasecs.is_empty() && standard_layout(btf) {
             return self.patched(btf).map(Some);
         }
         self.reencoded(btf).map(Some)
@@ -29,17 +89,16 @@ impl Object {
     fn patched(&self, btf: &Btf) -> Result<Vec<u8>> {
         let mut out = btf.raw_bytes().to_vec();
         let e = btf.endian();
-        for ty in btf.types().filter(|t| t.kind() == Kind::Datasec) {
-            let Some((size, vars)) = self.completed_datasec(btf, ty.id())? else { continue };
-            let at = btf.record_offset(ty.id());
+        for DatasecFix { id, size, vars } in &self.datasec_fixes {
+            let at = btf.record_offset(*id);
             let mut put = |at: Option<usize>, v: u32| -> Result<()> {
                 let slot = at.and_then(|at| out.get_mut(at..at.checked_add(4)?));
                 let slot =
-                    slot.ok_or_else(|| ObjError::Invalid(format!("BTF DATASEC [{}] lies outside the blob", ty.id())))?;
+                    slot.ok_or_else(|| ObjError::Invalid(format!("BTF DATASEC [{id}] lies outside the blob")))?;
                 slot.copy_from_slice(&e.u32_bytes(v));
                 Ok(())
             };
-            put(at.map(|a| a + 8), size)?;
+            put(at.map(|a| a + 8), *size)?;
             for (i, v) in vars.iter().enumerate() {
                 let var_at = at.map(|a| a + 12 + i * 12);
                 put(var_at, v.ty)?;
@@ -53,47 +112,13 @@ impl Object {
     /// The kernel's BTF decoded and encoded again, with the extern sections rewritten.
     fn reencoded(&self, btf: &Btf) -> Result<Vec<u8>> {
         let mut builder = BtfBuilder::from_btf(btf);
-        for ty in btf.types().filter(|t| t.kind() == Kind::Datasec) {
-            let Some((size, vars)) = self.completed_datasec(btf, ty.id())? else { continue };
-            if let Some(record) = builder.record_mut(ty.id()) {
-                record.data = RecordData::Datasec { size, vars };
+        for DatasecFix { id, size, vars } in &self.datasec_fixes {
+            if let Some(record) = builder.record_mut(*id) {
+                record.data = RecordData::Datasec { size: *size, vars: vars.clone() };
             }
         }
-        fix_extern_sections(btf, &mut builder)?;
+        fix_extern_sections(btf, &self.extern_datasecs, &mut builder)?;
         builder.encode().map_err(ObjError::Btf)
-    }
-
-    /// DATASEC `id` completed from the ELF section it describes: its size and its variables'
-    /// offsets, ordered by offset. `None` for sections the file does not have (externs).
-    fn completed_datasec(&self, btf: &Btf, id: bpfkit_btf::TypeId) -> Result<Option<(u32, Vec<VarSecinfo>)>> {
-        let ty = btf.type_by_id(id).map_err(ObjError::Btf)?;
-        let name = ty.name().map_err(ObjError::Btf)?;
-        let Some(layout) = self.section_layout.get(name) else { return Ok(None) };
-        let size = u32::try_from(layout.size).map_err(|_| ObjError::section(name, "too large for BTF"))?;
-        let TypeDetails::Datasec(vars) = ty.details() else { return Ok(None) };
-        let mut fixed = Vec::with_capacity(vars.len());
-        for mut var in vars {
-            let var_name = btf.type_by_id(var.ty).and_then(|t| t.name()).map_err(ObjError::Btf)?;
-            let Some(&offset) = layout.symbols.get(var_name) else {
-                return Err(ObjError::Symbol {
-                    symbol: var_name.to_owned(),
-                    section: name.to_owned(),
-                    why: "declared in the section's BTF DATASEC but not in the ELF symbol table".into(),
-                });
-            };
-            var.offset =
-                u32::try_from(offset).map_err(|_| ObjError::section(name, format!("{var_name} offset too large")))?;
-            if var.offset.checked_add(var.size).is_none_or(|end| end > size) {
-                return Err(ObjError::Symbol {
-                    symbol: var_name.to_owned(),
-                    section: name.to_owned(),
-                    why: format!("{} bytes at offset {} overrun the section ({size} bytes)", var.size, var.offset),
-                });
-            }
-            fixed.push(var);
-        }
-        fixed.sort_by_key(|v| v.offset);
-        Ok(Some((size, fixed)))
     }
 }
 
@@ -118,11 +143,10 @@ fn standard_layout(btf: &Btf) -> bool {
 /// kernel never reads `.ksyms` data; the loader resolves those symbols through kernel BTF), and
 /// `.kconfig` keeps the layout its map got. Only the kernel's copy changes: the object's own
 /// BTF, which relocations and extern resolution read, stays as clang wrote it.
-fn fix_extern_sections(btf: &Btf, builder: &mut BtfBuilder) -> Result<()> {
+fn fix_extern_sections(btf: &Btf, sections: &[(&'static str, TypeId)], builder: &mut BtfBuilder) -> Result<()> {
     use bpfkit_btf::{IntEncoding, linkage};
-    for section in [crate::KSYMS_SECTION, crate::KCONFIG_SECTION] {
+    for &(section, sec) in sections {
         let err = |e: bpfkit_btf::BtfError| ObjError::section(section, format!("BTF: {e}"));
-        let Some(sec) = btf.find_by_name_kind(section, Kind::Datasec) else { continue };
         let TypeDetails::Datasec(vars) = btf.type_by_id(sec).map_err(err)?.details() else { continue };
         let ksyms = section == crate::KSYMS_SECTION;
         // `int` and the placeholder, added once (new ids after every existing one).
@@ -200,8 +224,8 @@ mod tests {
             let patched = obj.patched(btf);
             let reencoded = obj.reencoded(btf);
             if standard_layout(btf)
-                && btf.find_by_name_kind(crate::KSYMS_SECTION, Kind::Datasec).is_none()
-                && btf.find_by_name_kind(crate::KCONFIG_SECTION, Kind::Datasec).is_none()
+                && btf.find_by_name_kind(crate::KSYMS_SECTION, bpfkit_btf::Kind::Datasec).is_none()
+                && btf.find_by_name_kind(crate::KCONFIG_SECTION, bpfkit_btf::Kind::Datasec).is_none()
             {
                 assert_eq!(patched.unwrap(), reencoded.unwrap(), "{}", path.display());
                 checked += 1;

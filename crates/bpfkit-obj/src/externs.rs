@@ -13,8 +13,9 @@
 
 use std::collections::HashMap;
 
-use bpfkit_btf::{Btf, Kind, TypeDetails, TypeId};
+use bpfkit_btf::{Btf, TypeDetails, TypeId};
 
+use crate::datasecs::Datasecs;
 use crate::error::{ObjError, Result};
 
 /// The DATASEC of kernel symbol externs.
@@ -71,11 +72,11 @@ impl Extern {
 /// The externs declared in the object's `.ksyms` and `.kconfig` DATASECs, with the `.kconfig`
 /// layout (each value aligned to its type) and its total size. `weak` says which ELF symbols
 /// are weak.
-pub(crate) fn collect(btf: &Btf, weak: &HashMap<String, bool>) -> Result<(Vec<Extern>, u32)> {
+pub(crate) fn collect(btf: &Btf, datasecs: &Datasecs<'_>, weak: &HashMap<String, bool>) -> Result<(Vec<Extern>, u32)> {
     let mut externs = Vec::new();
     let mut kconfig_size = 0u32;
     for section in [KSYMS_SECTION, KCONFIG_SECTION] {
-        let Some(id) = btf.find_by_name_kind(section, Kind::Datasec) else { continue };
+        let Some(id) = datasecs.get(section) else { continue };
         let err = |e: bpfkit_btf::BtfError| ObjError::section(section, format!("BTF: {e}"));
         let TypeDetails::Datasec(vars) = btf.type_by_id(id).map_err(err)?.details() else { continue };
         for v in vars {

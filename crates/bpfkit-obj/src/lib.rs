@@ -18,6 +18,7 @@ mod btf_ext;
 mod btf_fixup;
 mod btf_map;
 pub mod core;
+mod datasecs;
 mod error;
 mod externs;
 pub mod insn;

@@ -3,8 +3,6 @@
 //! appended after it, once, and each call's relative offset is rewritten for the new layout.
 //! Relocations and `.BTF.ext` records of every appended function follow it.
 
-use std::collections::{BTreeMap, HashMap};
-
 use crate::btf_ext::ExtSection;
 use crate::error::{ObjError, Result};
 use crate::insn::{Insn, PSEUDO_FUNC};
@@ -39,11 +37,24 @@ pub(crate) struct CodeSection {
     pub insns: Vec<Insn>,
     /// Sorted by start, non-overlapping.
     pub funcs: Vec<Func>,
-    /// By instruction index in the section.
-    pub relocs: BTreeMap<usize, RawReloc>,
+    /// By instruction index in the section, sorted, one per instruction.
+    pub relocs: Vec<(usize, RawReloc)>,
 }
 
 impl CodeSection {
+    /// The relocation of instruction `insn`, if it has one.
+    fn reloc_at(&self, insn: usize) -> Option<&RawReloc> {
+        let i = self.relocs.binary_search_by_key(&insn, |(at, _)| *at).ok()?;
+        Some(&self.relocs[i].1)
+    }
+
+    /// The relocations of the instructions in `range`.
+    fn relocs_in(&self, range: std::ops::Range<usize>) -> &[(usize, RawReloc)] {
+        let start = self.relocs.partition_point(|(at, _)| *at < range.start);
+        let end = self.relocs.partition_point(|(at, _)| *at < range.end);
+        &self.relocs[start..end.max(start)]
+    }
+
     /// The function containing instruction `insn`.
     fn func_at(&self, insn: usize) -> Option<usize> {
         let i = self.funcs.partition_point(|f| f.start <= insn).checked_sub(1)?;
@@ -63,25 +74,26 @@ pub(crate) struct Linked {
 /// A function copied into the program: where it came from and where it went.
 struct Chunk {
     section: usize,
+    /// Index of the function in its section.
+    func: usize,
     orig_start: usize,
     new_start: usize,
     len: usize,
 }
 
 /// Links the program whose function is `func` of code section `section`. `ext` gives the
-/// `.BTF.ext` records by section name.
+/// `.BTF.ext` records of each code section.
 pub(crate) fn link(
     sections: &[CodeSection],
     section: usize,
     func: usize,
-    ext: &HashMap<String, ExtSection>,
+    ext: &[Option<&ExtSection>],
 ) -> Result<Linked> {
-    let main = &sections[section].funcs[func];
-    let program = main.name.clone();
+    let program = &sections[section].funcs[func].name;
     let mut out = Linked::default();
-    let mut chunks: Vec<Chunk> = Vec::new();
-    let mut placed: HashMap<(usize, usize), usize> = HashMap::new(); // (section, func) -> chunk
-    append(sections, section, func, &mut out, &mut chunks, &mut placed, ext);
+    // Functions copied so far; a program calls a few, so a list beats a map.
+    let mut chunks: Vec<Chunk> = Vec::with_capacity(4);
+    append(sections, section, func, &mut out, &mut chunks, ext);
 
     let mut j = 0;
     let mut chunk = 0;
@@ -91,7 +103,7 @@ pub(crate) fn link(
         }
         let (sec, orig) = (chunks[chunk].section, chunks[chunk].orig_start + (j - chunks[chunk].new_start));
         let insn = out.insns[j];
-        let reloc = sections[sec].relocs.get(&orig);
+        let reloc = sections[sec].reloc_at(orig);
         let target = match reloc {
             Some(RawReloc::Call { section, insn }) => Some((*section, *insn, false)),
             Some(RawReloc::FuncAddr { section, insn }) => Some((*section, *insn, true)),
@@ -102,7 +114,7 @@ pub(crate) fn link(
                 let target =
                     usize::try_from(target).ok().filter(|&t| t < sections[sec].insns.len()).ok_or_else(|| {
                         ObjError::program(
-                            &program,
+                            program,
                             format!("call at instruction {orig} of {} jumps outside the section", sections[sec].name),
                         )
                     })?;
@@ -114,20 +126,20 @@ pub(crate) fn link(
             let code = &sections[target_sec];
             let f = code.func_at(target_insn).ok_or_else(|| {
                 ObjError::program(
-                    &program,
+                    program,
                     format!(
                         "call at instruction {orig} of {}: no function at instruction {target_insn} of {}",
                         sections[sec].name, code.name
                     ),
                 )
             })?;
-            let c = match placed.get(&(target_sec, f)) {
-                Some(&c) => c,
-                None => append(sections, target_sec, f, &mut out, &mut chunks, &mut placed, ext),
+            let c = match chunks.iter().position(|c| (c.section, c.func) == (target_sec, f)) {
+                Some(c) => c,
+                None => append(sections, target_sec, f, &mut out, &mut chunks, ext),
             };
             let new_target = chunks[c].new_start + (target_insn - code.funcs[f].start);
             let rel = i32::try_from(new_target as i64 - j as i64 - 1)
-                .map_err(|_| ObjError::program(&program, "linked program too large for a call offset"))?;
+                .map_err(|_| ObjError::program(program, "linked program too large for a call offset"))?;
             let slot = &mut out.insns[j];
             slot.imm = rel;
             if is_addr {
@@ -148,21 +160,26 @@ fn append(
     f: usize,
     out: &mut Linked,
     chunks: &mut Vec<Chunk>,
-    placed: &mut HashMap<(usize, usize), usize>,
-    ext: &HashMap<String, ExtSection>,
+    ext: &[Option<&ExtSection>],
 ) -> usize {
     let code = &sections[sec];
     let func = &code.funcs[f];
     let new_start = out.insns.len();
+    if out.insns.is_empty() {
+        // The program itself: room for its subprograms too, guessed as the rest of the code.
+        out.insns.reserve_exact(sections.iter().map(|s| s.insns.len()).sum::<usize>().min(func.len * 2 + 64));
+    }
     out.insns.extend_from_slice(&code.insns[func.start..func.start + func.len]);
     out.functions.push((new_start, func.name.clone()));
     let range = func.start..func.start + func.len;
-    for (&orig, reloc) in code.relocs.range(range.clone()) {
+    for (orig, reloc) in code.relocs_in(range.clone()) {
         if let RawReloc::Target(target) = reloc {
             out.relocs.push(InsnReloc { insn: new_start + (orig - func.start), target: target.clone() });
         }
     }
-    if let Some(records) = ext.get(&code.name) {
+    if let Some(records) = ext.get(sec).copied().flatten() {
+        out.ext.func_info.reserve(records.func_info.len());
+        out.ext.line_info.reserve(records.line_info.len());
         // `.BTF.ext` offsets are bytes within the section.
         let rebase = |off: u32| -> Option<u32> {
             let insn = off as usize / 8;
@@ -184,7 +201,6 @@ fn append(
             }
         }
     }
-    chunks.push(Chunk { section: sec, orig_start: func.start, new_start, len: func.len });
-    placed.insert((sec, f), chunks.len() - 1);
+    chunks.push(Chunk { section: sec, func: f, orig_start: func.start, new_start, len: func.len });
     chunks.len() - 1
 }

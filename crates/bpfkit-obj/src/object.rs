@@ -14,9 +14,11 @@ use object::{
 };
 
 use crate::btf_ext::{BtfExt, ExtSection};
+use crate::btf_fixup::{self, DatasecFix, SectionLayout};
 use crate::btf_map;
+use crate::datasecs::Datasecs;
 use crate::error::{ObjError, Result};
-use crate::externs::{self, Extern, ExternKind, KCONFIG_SECTION};
+use crate::externs::{self, Extern, ExternKind, KCONFIG_SECTION, KSYMS_SECTION};
 use crate::insn::{self, INSN_SIZE, Insn};
 use crate::kernel_types::MapType;
 use crate::linker::{self, CodeSection, Func, RawReloc};
@@ -55,8 +57,10 @@ pub struct Object {
     pub externs: Vec<Extern>,
     /// Global variables by name.
     pub(crate) globals: Vec<GlobalVar>,
-    /// Sections' sizes and variable offsets from the ELF symbol table (BTF fixups need them).
-    pub(crate) section_layout: BTreeMap<String, SectionLayout>,
+    /// The DATASECs completed from the ELF file, for the kernel's copy of the BTF.
+    pub(crate) datasec_fixes: Vec<DatasecFix>,
+    /// The `.ksyms` and `.kconfig` DATASECs, which the kernel's copy rewrites.
+    pub(crate) extern_datasecs: Vec<(&'static str, bpfkit_btf::TypeId)>,
 }
 
 /// A global (or static) variable in a global data map.
@@ -70,13 +74,6 @@ pub struct GlobalVar {
     pub offset: u32,
     /// Size in bytes.
     pub size: u32,
-}
-
-/// A section's size and its variables' offsets, from the ELF file.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct SectionLayout {
-    pub size: u64,
-    pub symbols: BTreeMap<String, u64>,
 }
 
 /// Where each `__kconfig` extern lives: its name -> (index of the `.kconfig` map, offset).
@@ -191,6 +188,9 @@ struct Parser<'d> {
     syms: Vec<Sym<'d>>,
     /// ELF symbol index -> position in `syms`.
     sym_index: Vec<Option<usize>>,
+    /// Positions in `syms` of the named symbols defined in a section (not section or file
+    /// symbols), by section then value: each section's symbols are one run.
+    by_section: Vec<u32>,
 }
 
 impl<'d> Parser<'d> {
@@ -203,14 +203,24 @@ impl<'d> Parser<'d> {
             return Err(ObjError::NotBpf { machine: format!("{:?}", file.architecture()) });
         }
         let endian = if file.is_little_endian() { Endian::Little } else { Endian::Big };
-        let mut parser =
-            Parser { file, endian, names: Vec::new(), roles: Vec::new(), syms: Vec::new(), sym_index: Vec::new() };
+        let mut parser = Parser {
+            file,
+            endian,
+            names: Vec::new(),
+            roles: Vec::new(),
+            syms: Vec::new(),
+            sym_index: Vec::new(),
+            by_section: Vec::new(),
+        };
         parser.read_sections()?;
         parser.read_symbols()?;
         Ok(parser)
     }
 
     fn read_sections(&mut self) -> Result<()> {
+        let count = self.file.sections().count() + 1;
+        self.names.reserve(count);
+        self.roles.reserve(count);
         for section in self.file.sections() {
             let index = section.index().0;
             let name =
@@ -240,6 +250,9 @@ impl<'d> Parser<'d> {
     }
 
     fn read_symbols(&mut self) -> Result<()> {
+        let count = self.file.symbols().count() + 1;
+        self.syms.reserve(count);
+        self.sym_index.reserve(count);
         for symbol in self.file.symbols() {
             let name = symbol
                 .name()
@@ -264,6 +277,11 @@ impl<'d> Parser<'d> {
             self.sym_index[at] = Some(self.syms.len());
             self.syms.push(sym);
         }
+        let listed = |s: &Sym<'_>| {
+            s.section.is_some() && !s.name.is_empty() && !matches!(s.kind, SymbolKind::Section | SymbolKind::File)
+        };
+        self.by_section = (0..self.syms.len() as u32).filter(|&i| listed(&self.syms[i as usize])).collect();
+        self.by_section.sort_by_key(|&i| (self.syms[i as usize].section, self.syms[i as usize].value));
         Ok(())
     }
 
@@ -285,24 +303,46 @@ impl<'d> Parser<'d> {
         let kernel_version = self.kernel_version()?;
         let btf = self.btf()?;
         let ext = match (&btf, self.section_data(".BTF.ext")?) {
-            (Some(btf), Some(bytes)) => BtfExt::parse(bytes, btf)?.sections,
-            _ => HashMap::new(),
+            (Some(btf), Some(bytes)) => BtfExt::parse(bytes, btf)?,
+            _ => BtfExt::default(),
+        };
+        let datasecs = match btf.as_deref() {
+            Some(btf) => Datasecs::of(btf)?,
+            None => Datasecs::default(),
         };
         let mut maps = Vec::new();
         // (section index, symbol offset) -> map index, for relocations.
         let mut map_at: BTreeMap<(usize, u64), usize> = BTreeMap::new();
         let mut data_map: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut section_layout = BTreeMap::new();
+        let mut layouts = Vec::new();
         let mut globals = Vec::new();
-        let values_offsets = self.btf_maps(btf.as_deref(), &mut maps, &mut map_at)?;
+        let values_offsets = self.btf_maps(btf.as_deref(), &datasecs, &mut maps, &mut map_at)?;
         self.legacy_maps(&mut maps, &mut map_at)?;
-        self.data_maps(name, btf.as_deref(), &mut maps, &mut data_map, &mut globals, &mut section_layout)?;
-        self.struct_ops_maps(btf.as_deref(), &mut maps, &mut map_at)?;
-        let (externs, kconfig) = self.externs(name, btf.as_deref(), &mut maps, &mut globals, &mut section_layout)?;
+        self.data_maps(name, &datasecs, &mut maps, &mut data_map, &mut globals, &mut layouts)?;
+        self.struct_ops_maps(btf.as_deref(), &datasecs, &mut maps, &mut map_at)?;
+        let (externs, kconfig) = self.externs(name, btf.as_deref(), &datasecs, &mut maps, &mut globals)?;
         let code = self.code_sections(&map_at, &data_map, &kconfig)?;
         let programs = self.programs(&code, &ext)?;
         self.map_initializers(&mut maps, &map_at, &values_offsets, &programs)?;
         self.struct_ops_funcs(btf.as_deref(), &mut maps, &map_at, &programs)?;
+        if let Some(map) = maps.iter().find(|m| m.kind == MapKind::Data(DataKind::Kconfig)) {
+            let symbols = externs
+                .iter()
+                .filter_map(|e| match e.kind {
+                    ExternKind::Kconfig { offset, .. } => Some((e.name.as_str(), u64::from(offset))),
+                    _ => None,
+                })
+                .collect();
+            layouts.push(SectionLayout { section: KCONFIG_SECTION, size: u64::from(map.def.value_size), symbols });
+        }
+        let (datasec_fixes, extern_datasecs) = match btf.as_deref() {
+            Some(btf) => (
+                btf_fixup::datasec_fixes(btf, &datasecs, &mut layouts)?,
+                [KSYMS_SECTION, KCONFIG_SECTION].into_iter().filter_map(|s| Some((s, datasecs.get(s)?))).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        drop(layouts);
         Ok(Object {
             name: name.to_owned(),
             endian: self.endian,
@@ -313,7 +353,8 @@ impl<'d> Parser<'d> {
             btf,
             externs,
             globals,
-            section_layout,
+            datasec_fixes,
+            extern_datasecs,
         })
     }
 
@@ -323,9 +364,9 @@ impl<'d> Parser<'d> {
         &self,
         object: &str,
         btf: Option<&Btf>,
+        datasecs: &Datasecs<'_>,
         maps: &mut Vec<Map>,
         globals: &mut Vec<GlobalVar>,
-        layout: &mut BTreeMap<String, SectionLayout>,
     ) -> Result<(Vec<Extern>, KconfigSlots)> {
         let mut weak = HashMap::new();
         for sym in self.syms.iter().filter(|s| s.section.is_none() && !s.name.is_empty()) {
@@ -341,19 +382,16 @@ impl<'d> Parser<'d> {
             }
             return Ok((Vec::new(), HashMap::new()));
         };
-        let (externs, kconfig_size) = externs::collect(btf, &weak)?;
+        let (externs, kconfig_size) = externs::collect(btf, datasecs, &weak)?;
         let mut kconfig = HashMap::new();
         if kconfig_size > 0 {
             let map_index = maps.len();
-            let mut symbols = BTreeMap::new();
             for e in &externs {
                 if let ExternKind::Kconfig { offset, size, .. } = e.kind {
                     kconfig.insert(e.name.clone(), (map_index, offset));
-                    symbols.insert(e.name.clone(), u64::from(offset));
                     globals.push(GlobalVar { name: e.name.clone(), map: map_index, offset, size });
                 }
             }
-            layout.insert(KCONFIG_SECTION.to_owned(), SectionLayout { size: u64::from(kconfig_size), symbols });
             maps.push(Map {
                 name: KCONFIG_SECTION.to_owned(),
                 kernel_name: map::data_map_kernel_name(object, KCONFIG_SECTION),
@@ -364,7 +402,7 @@ impl<'d> Parser<'d> {
                     value_size: kconfig_size,
                     max_entries: 1,
                     map_flags: BPF_F_MMAPABLE | BPF_F_RDONLY_PROG,
-                    btf_value_type: btf.find_by_name_kind(KCONFIG_SECTION, bpfkit_btf::Kind::Datasec),
+                    btf_value_type: datasecs.get(KCONFIG_SECTION),
                     ..MapDef::default()
                 },
                 inner: None,
@@ -402,18 +440,11 @@ impl<'d> Parser<'d> {
     }
 
     /// Symbols defined in section `index` with a name, sorted by value.
-    fn symbols_in(&self, index: usize) -> Vec<&Sym<'d>> {
-        let mut out: Vec<&Sym<'d>> = self
-            .syms
-            .iter()
-            .filter(|s| {
-                s.section == Some(index)
-                    && !s.name.is_empty()
-                    && !matches!(s.kind, SymbolKind::Section | SymbolKind::File)
-            })
-            .collect();
-        out.sort_by_key(|s| s.value);
-        out
+    fn symbols_in(&self, index: usize) -> impl ExactSizeIterator<Item = &Sym<'d>> + '_ {
+        let section = |i: &u32| self.syms[*i as usize].section;
+        let start = self.by_section.partition_point(|i| section(i) < Some(index));
+        let end = start + self.by_section[start..].partition_point(|i| section(i) == Some(index));
+        self.by_section[start..end].iter().map(|&i| &self.syms[i as usize])
     }
 
     fn sections_with(&self, want: impl Fn(&Role) -> bool) -> Vec<usize> {
@@ -425,18 +456,19 @@ impl<'d> Parser<'d> {
     fn btf_maps(
         &self,
         btf: Option<&Btf>,
+        datasecs: &Datasecs<'_>,
         maps: &mut Vec<Map>,
         map_at: &mut BTreeMap<(usize, u64), usize>,
     ) -> Result<HashMap<usize, u32>> {
         let mut values_offsets = HashMap::new();
         for index in self.sections_with(|r| *r == Role::Maps) {
             let symbols = self.symbols_in(index);
-            if symbols.is_empty() {
+            if symbols.len() == 0 {
                 continue;
             }
             let btf =
                 btf.ok_or_else(|| ObjError::section(".maps", "BTF-defined maps need the object's .BTF section"))?;
-            let vars = datasec_vars(btf, ".maps")?;
+            let vars = datasec_vars(btf, datasecs, ".maps")?;
             for sym in symbols {
                 let Some(&ty) = vars.get(sym.name) else {
                     return Err(ObjError::map(sym.name, "no VAR for it in the .maps DATASEC of the object's BTF"));
@@ -468,7 +500,7 @@ impl<'d> Parser<'d> {
             let name = self.section_name(index).to_owned();
             let data = self.section_data(&name)?.unwrap_or_default();
             let symbols = self.symbols_in(index);
-            if symbols.is_empty() {
+            if symbols.len() == 0 {
                 continue;
             }
             let stride = data.len() / symbols.len();
@@ -519,48 +551,49 @@ impl<'d> Parser<'d> {
         Ok(())
     }
 
-    fn data_maps(
-        &self,
+    fn data_maps<'s>(
+        &'s self,
         object: &str,
-        btf: Option<&Btf>,
+        datasecs: &Datasecs<'_>,
         maps: &mut Vec<Map>,
         data_map: &mut BTreeMap<usize, usize>,
         globals: &mut Vec<GlobalVar>,
-        layout: &mut BTreeMap<String, SectionLayout>,
+        layouts: &mut Vec<SectionLayout<'s>>,
     ) -> Result<()> {
-        for index in self.sections_with(|r| matches!(r, Role::Data(_))) {
-            let Some(Role::Data(kind)) = self.roles.get(index) else { continue };
-            let name = self.section_name(index).to_owned();
+        for (index, role) in self.roles.iter().enumerate() {
+            let Role::Data(kind) = role else { continue };
+            let name = self.section_name(index);
             let section = self
                 .file
                 .section_by_index(object::SectionIndex(index))
-                .map_err(|e| ObjError::section(&name, e.to_string()))?;
+                .map_err(|e| ObjError::section(name, e.to_string()))?;
             let size = section.size();
             let value_size = u32::try_from(size)
-                .map_err(|_| ObjError::section(&name, format!("{size} bytes is too large for a map value")))?;
+                .map_err(|_| ObjError::section(name, format!("{size} bytes is too large for a map value")))?;
             if value_size == 0 {
                 continue;
             }
             if value_size > MAX_DATA_SECTION {
                 return Err(ObjError::section(
-                    &name,
+                    name,
                     format!("{size} bytes exceeds the {MAX_DATA_SECTION}-byte limit for a global data map"),
                 ));
             }
             let data = match kind {
                 DataKind::Bss => vec![0; value_size as usize],
-                _ => section.data().map_err(|e| ObjError::section(&name, e.to_string()))?.to_vec(),
+                _ => section.data().map_err(|e| ObjError::section(name, e.to_string()))?.to_vec(),
             };
             if data.len() != value_size as usize {
                 return Err(ObjError::section(
-                    &name,
+                    name,
                     format!("holds {} bytes of data for a size of {size}", data.len()),
                 ));
             }
             let map_index = maps.len();
-            let mut section_layout = SectionLayout { size, symbols: BTreeMap::new() };
-            for sym in self.symbols_in(index) {
-                section_layout.symbols.insert(sym.name.to_owned(), sym.value);
+            let symbols = self.symbols_in(index);
+            let mut layout = SectionLayout { section: name, size, symbols: Vec::with_capacity(symbols.len()) };
+            for sym in symbols {
+                layout.symbols.push((sym.name, sym.value));
                 if sym.kind != SymbolKind::Data {
                     continue;
                 }
@@ -568,26 +601,25 @@ impl<'d> Parser<'d> {
                 let (Ok(offset), Ok(var_size)) = (offset, var_size) else {
                     return Err(ObjError::Symbol {
                         symbol: sym.name.to_owned(),
-                        section: name,
+                        section: name.to_owned(),
                         why: "offset or size out of range".into(),
                     });
                 };
                 if offset.checked_add(var_size).is_none_or(|end| end > value_size) {
                     return Err(ObjError::Symbol {
                         symbol: sym.name.to_owned(),
-                        section: name,
+                        section: name.to_owned(),
                         why: format!("{var_size} bytes at offset {offset} overrun the section ({value_size} bytes)"),
                     });
                 }
                 globals.push(GlobalVar { name: sym.name.to_owned(), map: map_index, offset, size: var_size });
             }
-            layout.insert(name.clone(), section_layout);
+            layouts.push(layout);
             let flags = BPF_F_MMAPABLE | if *kind == DataKind::Rodata { BPF_F_RDONLY_PROG } else { 0 };
-            let datasec = btf.and_then(|b| b.find_by_name_kind(&name, bpfkit_btf::Kind::Datasec));
             data_map.insert(index, map_index);
             maps.push(Map {
-                name: name.clone(),
-                kernel_name: map::data_map_kernel_name(object, &name),
+                name: name.to_owned(),
+                kernel_name: map::data_map_kernel_name(object, name),
                 kind: MapKind::Data(*kind),
                 def: MapDef {
                     map_type: MapType::ARRAY,
@@ -595,7 +627,7 @@ impl<'d> Parser<'d> {
                     value_size,
                     max_entries: 1,
                     map_flags: flags,
-                    btf_value_type: datasec,
+                    btf_value_type: datasecs.get(name),
                     ..MapDef::default()
                 },
                 inner: None,
@@ -606,20 +638,17 @@ impl<'d> Parser<'d> {
         }
         // `.maps` and `license` layouts are needed for the BTF DATASEC fixups too (only sections
         // the BTF has a DATASEC for).
-        let datasecs: Vec<&str> = btf
-            .map(|b| {
-                b.types().filter(|t| t.kind() == bpfkit_btf::Kind::Datasec).filter_map(|t| t.name().ok()).collect()
-            })
-            .unwrap_or_default();
-        for index in self.sections_with(|r| matches!(r, Role::Maps | Role::StructOps { .. } | Role::Other)) {
-            let name = self.section_name(index);
-            if !datasecs.contains(&name) {
+        for (index, role) in self.roles.iter().enumerate() {
+            if !matches!(role, Role::Maps | Role::StructOps { .. } | Role::Other) {
                 continue;
             }
-            let name = name.to_owned();
+            let name = self.section_name(index);
+            if !datasecs.contains(name) || layouts.iter().any(|l| l.section == name) {
+                continue;
+            }
             let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { continue };
-            let symbols = self.symbols_in(index).into_iter().map(|s| (s.name.to_owned(), s.value)).collect();
-            layout.entry(name).or_insert(SectionLayout { size: section.size(), symbols });
+            let symbols = self.symbols_in(index).map(|s| (s.name, s.value)).collect();
+            layouts.push(SectionLayout { section: name, size: section.size(), symbols });
         }
         Ok(())
     }
@@ -627,6 +656,7 @@ impl<'d> Parser<'d> {
     fn struct_ops_maps(
         &self,
         btf: Option<&Btf>,
+        datasecs: &Datasecs<'_>,
         maps: &mut Vec<Map>,
         map_at: &mut BTreeMap<(usize, u64), usize>,
     ) -> Result<()> {
@@ -634,11 +664,11 @@ impl<'d> Parser<'d> {
             let Some(Role::StructOps { link }) = self.roles.get(index) else { continue };
             let name = self.section_name(index).to_owned();
             let symbols = self.symbols_in(index);
-            if symbols.is_empty() {
+            if symbols.len() == 0 {
                 continue;
             }
             let btf = btf.ok_or_else(|| ObjError::section(&name, "struct_ops maps need the object's .BTF section"))?;
-            let vars = datasec_vars(btf, &name)?;
+            let vars = datasec_vars(btf, datasecs, &name)?;
             let data = self.section_data(&name)?.unwrap_or_default();
             for sym in symbols {
                 let Some(&var_ty) = vars.get(sym.name) else {
@@ -689,8 +719,12 @@ impl<'d> Parser<'d> {
         kconfig: &KconfigSlots,
     ) -> Result<Vec<CodeSection>> {
         let indexes = self.sections_with(|r| *r == Role::Code);
-        let position: HashMap<usize, usize> = indexes.iter().enumerate().map(|(pos, &i)| (i, pos)).collect();
-        let mut out = Vec::new();
+        // ELF section index -> position in the output.
+        let mut position = vec![None; self.roles.len()];
+        for (pos, &i) in indexes.iter().enumerate() {
+            position[i] = Some(pos);
+        }
+        let mut out = Vec::with_capacity(indexes.len());
         for &index in &indexes {
             let name = self.section_name(index).to_owned();
             let section = self
@@ -726,10 +760,21 @@ impl<'d> Parser<'d> {
                 }
                 funcs.push(Func { name: sym.name.to_owned(), start, len, global: sym.global });
             }
-            let mut relocs = BTreeMap::new();
+            let mut relocs = Vec::new();
             for (offset, reloc) in section.relocations() {
                 let raw = self.code_reloc(&name, &insns, offset, &reloc, map_at, data_map, kconfig, &position)?;
-                relocs.insert((offset / 8) as usize, raw);
+                relocs.push(((offset / 8) as usize, raw));
+            }
+            // By instruction (clang writes them in order); one instruction has at most one.
+            relocs.sort_by_key(|&(at, _)| at);
+            if let Some(pair) = relocs.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+                let offset = pair[0].0 as u64 * 8;
+                return Err(ObjError::Reloc {
+                    section: name,
+                    offset,
+                    symbol: "?".into(),
+                    why: "a second relocation for the same instruction".into(),
+                });
             }
             out.push(CodeSection { name, insns, funcs, relocs });
         }
@@ -747,7 +792,7 @@ impl<'d> Parser<'d> {
         map_at: &BTreeMap<(usize, u64), usize>,
         data_map: &BTreeMap<usize, usize>,
         kconfig: &KconfigSlots,
-        code_position: &HashMap<usize, usize>,
+        code_position: &[Option<usize>],
     ) -> Result<RawReloc> {
         let sym = self.reloc_symbol(section, offset, reloc)?;
         let err =
@@ -792,13 +837,17 @@ impl<'d> Parser<'d> {
                 let target = (sym.value / 8) as i64 + insn.imm as i64 + 1;
                 let target = usize::try_from(target)
                     .map_err(|_| err(format!("call target {target} is before the section start")))?;
-                Ok(RawReloc::Call { section: code_position[&target_section], insn: target })
+                let section = code_position.get(target_section).copied().flatten();
+                let section = section.ok_or_else(|| err("call into a section that is not code".into()))?;
+                Ok(RawReloc::Call { section, insn: target })
             }
             (insn::LD_IMM64, Role::Code) => {
                 let target = (sym.value as i64 + insn.imm as i64) / 8;
                 let target = usize::try_from(target)
                     .map_err(|_| err(format!("function address {target} is before the section start")))?;
-                Ok(RawReloc::FuncAddr { section: code_position[&target_section], insn: target })
+                let section = code_position.get(target_section).copied().flatten();
+                let section = section.ok_or_else(|| err("address of a function outside code".into()))?;
+                Ok(RawReloc::FuncAddr { section, insn: target })
             }
             (insn::LD_IMM64, Role::Maps | Role::LegacyMaps | Role::StructOps { .. }) => {
                 match map_at.get(&(target_section, sym.value)) {
@@ -842,8 +891,9 @@ impl<'d> Parser<'d> {
         self.syms.get(pos).ok_or_else(|| err("refers to a symbol index that does not exist"))
     }
 
-    fn programs(&self, code: &[CodeSection], ext: &HashMap<String, ExtSection>) -> Result<Vec<Program>> {
-        let mut programs = Vec::new();
+    fn programs(&self, code: &[CodeSection], ext: &BtfExt) -> Result<Vec<Program>> {
+        let ext: Vec<Option<&ExtSection>> = code.iter().map(|c| ext.section(&c.name)).collect();
+        let mut programs = Vec::with_capacity(code.iter().map(|c| c.funcs.len()).sum());
         for (s, section) in code.iter().enumerate() {
             if section.name == ".text" {
                 continue;
@@ -852,7 +902,7 @@ impl<'d> Parser<'d> {
                 return Err(ObjError::section(&section.name, "code without a function symbol"));
             }
             for (f, func) in section.funcs.iter().enumerate() {
-                let linked = linker::link(code, s, f, ext)?;
+                let linked = linker::link(code, s, f, &ext)?;
                 programs.push(Program {
                     name: func.name.clone(),
                     section: section.name.clone(),
@@ -989,9 +1039,13 @@ impl<'d> Parser<'d> {
 }
 
 /// The VARs of DATASEC `section`, by name, to their VAR type's referenced type.
-fn datasec_vars<'b>(btf: &'b Btf, section: &str) -> Result<HashMap<&'b str, bpfkit_btf::TypeId>> {
+fn datasec_vars<'b>(
+    btf: &'b Btf,
+    datasecs: &Datasecs<'_>,
+    section: &str,
+) -> Result<HashMap<&'b str, bpfkit_btf::TypeId>> {
     let btf_err = |e: bpfkit_btf::BtfError| ObjError::section(section, format!("BTF: {e}"));
-    let Some(id) = btf.find_by_name_kind(section, bpfkit_btf::Kind::Datasec) else {
+    let Some(id) = datasecs.get(section) else {
         return Err(ObjError::section(section, "the object's BTF has no DATASEC for it"));
     };
     let TypeDetails::Datasec(vars) = btf.type_by_id(id).map_err(btf_err)?.details() else {
