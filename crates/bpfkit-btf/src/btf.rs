@@ -36,6 +36,9 @@ use crate::validate::Walk;
 /// ```
 pub struct Btf {
     bytes: BtfBytes,
+    /// The type and string sections as windows of `bytes` (found once, read on every access).
+    type_bytes: BtfBytes,
+    string_bytes: BtfBytes,
     header: Header,
     types: Range<usize>,
     strings: Range<usize>,
@@ -119,7 +122,10 @@ impl Btf {
             layout: layout_view,
         };
         let walked = walk.run()?;
+        let section = |range: &Range<usize>| bytes.slice(range.clone()).unwrap_or_else(|| BtfBytes::from_static(&[]));
         let btf = Btf {
+            type_bytes: section(&types),
+            string_bytes: section(&strings),
             bytes,
             header,
             types,
@@ -198,12 +204,12 @@ impl Btf {
 
     /// This blob's own string section.
     pub fn own_strings(&self) -> &[u8] {
-        self.raw_bytes().get(self.strings.clone()).unwrap_or(&[])
+        self.string_bytes.as_slice()
     }
 
     /// This blob's own type section.
     pub fn own_type_section(&self) -> &[u8] {
-        self.raw_bytes().get(self.types.clone()).unwrap_or(&[])
+        self.type_bytes.as_slice()
     }
 
     /// The layout section, when the producer wrote one.

@@ -35,18 +35,37 @@ impl Owner {
 pub struct BtfBytes {
     owner: Arc<Owner>,
     range: Range<usize>,
+    /// The window's first byte, found once: every type and string access goes through
+    /// [`BtfBytes::as_slice`], and finding the bytes through the owner's variants each time
+    /// cost more than the rest of a lookup by id.
+    start: *const u8,
 }
 
+// SAFETY: `start` points into `owner`'s bytes, which are immutable and owned through the `Arc`
+// (every `Owner` variant is itself `Send` and `Sync`); the pointer is only ever read through.
+unsafe impl Send for BtfBytes {}
+// SAFETY: as for `Send`: shared access only reads immutable bytes.
+unsafe impl Sync for BtfBytes {}
+
 impl BtfBytes {
+    /// The window `range` of `owner` (empty if `range` is not within it).
+    fn window(owner: Arc<Owner>, range: Range<usize>) -> Self {
+        let (start, range) = match owner.as_slice().get(range.clone()) {
+            Some(bytes) => (bytes.as_ptr(), range),
+            None => (owner.as_slice().as_ptr(), 0..0),
+        };
+        BtfBytes { owner, range, start }
+    }
+
     /// Takes ownership of a heap buffer.
     pub fn from_vec(bytes: Vec<u8>) -> Self {
         let len = bytes.len();
-        BtfBytes { owner: Arc::new(Owner::Heap(bytes.into_boxed_slice())), range: 0..len }
+        Self::window(Arc::new(Owner::Heap(bytes.into_boxed_slice())), 0..len)
     }
 
     /// Borrows bytes that live forever (`include_bytes!`, leaked buffers).
     pub fn from_static(bytes: &'static [u8]) -> Self {
-        BtfBytes { owner: Arc::new(Owner::Static(bytes)), range: 0..bytes.len() }
+        Self::window(Arc::new(Owner::Static(bytes)), 0..bytes.len())
     }
 
     /// Maps a file read-only, falling back to reading it when it cannot be mapped
@@ -68,7 +87,7 @@ impl BtfBytes {
                 // sysfs may accept the map but expose fewer bytes than the reported size.
                 if map.len() as u64 == meta.len() {
                     let len = map.len();
-                    return Ok(BtfBytes { owner: Arc::new(Owner::Mapped(map)), range: 0..len });
+                    return Ok(Self::window(Arc::new(Owner::Mapped(map)), 0..len));
                 }
             }
         }
@@ -79,8 +98,10 @@ impl BtfBytes {
     /// The bytes in this window.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
-        // Ranges are only ever created within the owner's bounds; `get` keeps this panic-free.
-        self.owner.as_slice().get(self.range.clone()).unwrap_or(&[])
+        // SAFETY: `start` and the range's length were taken from a slice of the owner's bytes
+        // (`window`), which `self.owner` keeps alive; they never move (a boxed slice's heap
+        // block, a static, a mapping) and are never written.
+        unsafe { std::slice::from_raw_parts(self.start, self.range.len()) }
     }
 
     /// Length of the window.
@@ -99,7 +120,7 @@ impl BtfBytes {
             return None;
         }
         let start = self.range.start + range.start;
-        Some(BtfBytes { owner: self.owner.clone(), range: start..start + range.len() })
+        Some(Self::window(self.owner.clone(), start..start + range.len()))
     }
 
     /// Whether the bytes are a memory map (for reporting memory use).

@@ -3,26 +3,52 @@
 //! section, so they are set here from the ELF section sizes and symbol values, and each
 //! DATASEC's variables are ordered by offset as the kernel requires.
 
+use std::ops::Range;
+
 use bpfkit_btf::{Btf, BtfBuilder, RecordData, TypeDetails, TypeId, VarSecinfo};
 
 use crate::datasecs::Datasecs;
 use crate::error::{ObjError, Result};
 use crate::object::Object;
 
-/// A section's size and its named symbols' offsets, from the ELF file (while parsing).
-pub(crate) struct SectionLayout<'a> {
-    pub section: &'a str,
-    pub size: u64,
-    pub symbols: Vec<(&'a str, u64)>,
+/// Sections' sizes and their named symbols' offsets, from the ELF file (while parsing): one
+/// table for all sections, each section a run of it.
+#[derive(Default)]
+pub(crate) struct SectionLayouts<'a> {
+    /// Section name, size, and its run of `symbols`.
+    sections: Vec<(&'a str, u64, Range<usize>)>,
+    /// Symbol name and offset.
+    symbols: Vec<(&'a str, u64)>,
 }
 
-/// A DATASEC as the kernel checks it: the size of its section and its variables' offsets in
-/// it, ordered by offset.
-#[derive(Debug, Clone)]
-pub(crate) struct DatasecFix {
-    pub id: TypeId,
-    pub size: u32,
-    pub vars: Vec<VarSecinfo>,
+impl<'a> SectionLayouts<'a> {
+    /// Adds section `name` of `size` bytes with `symbols` (name, offset).
+    pub fn add(&mut self, name: &'a str, size: u64, symbols: impl Iterator<Item = (&'a str, u64)>) {
+        let start = self.symbols.len();
+        self.symbols.extend(symbols);
+        self.sections.push((name, size, start..self.symbols.len()));
+    }
+
+    /// Whether section `name` was added.
+    pub fn contains(&self, name: &str) -> bool {
+        self.sections.iter().any(|(n, _, _)| *n == name)
+    }
+}
+
+/// DATASECs as the kernel checks them: the size of each one's section and its variables'
+/// offsets in it, ordered by offset.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DatasecFixes {
+    /// DATASEC id, size, and its run of `vars`.
+    datasecs: Vec<(TypeId, u32, Range<usize>)>,
+    vars: Vec<VarSecinfo>,
+}
+
+impl DatasecFixes {
+    /// Each DATASEC's id, size and variables.
+    fn iter(&self) -> impl Iterator<Item = (TypeId, u32, &[VarSecinfo])> {
+        self.datasecs.iter().map(|(id, size, run)| (*id, *size, self.vars.get(run.clone()).unwrap_or_default()))
+    }
 }
 
 /// The DATASECs of `btf` completed from the sections of `layouts`, found when the object is
@@ -31,29 +57,33 @@ pub(crate) struct DatasecFix {
 pub(crate) fn datasec_fixes(
     btf: &Btf,
     datasecs: &Datasecs<'_>,
-    layouts: &mut [SectionLayout<'_>],
-) -> Result<Vec<DatasecFix>> {
-    let mut fixes = Vec::new();
+    layouts: &mut SectionLayouts<'_>,
+) -> Result<DatasecFixes> {
+    let vars: usize = datasecs.iter().filter_map(|&(_, id)| btf.type_by_id(id).ok()).map(|t| t.vlen() as usize).sum();
+    let mut fixes = DatasecFixes {
+        datasecs: Vec::with_capacity(datasecs.iter().count()),
+        vars: Vec::with_capacity(vars),
+    };
     for &(name, id) in datasecs.iter() {
-        let Some(layout) = layouts.iter_mut().find(|l| l.section == name) else { continue };
+        let Some((_, size, run)) = layouts.sections.iter().find(|(n, _, _)| *n == name) else { continue };
+        let symbols = layouts.symbols.get_mut(run.clone()).unwrap_or_default();
         // By name, for the lookups below (stable: the lowest offset first among equal names).
-        layout.symbols.sort_by_key(|&(name, _)| name);
-        let size = u32::try_from(layout.size).map_err(|_| ObjError::section(name, "too large for BTF"))?;
+        symbols.sort_by_key(|&(name, _)| name);
+        let size = u32::try_from(*size).map_err(|_| ObjError::section(name, "too large for BTF"))?;
         let ty = btf.type_by_id(id).map_err(ObjError::Btf)?;
         let TypeDetails::Datasec(vars) = ty.details() else { continue };
-        let mut fixed = Vec::with_capacity(vars.len());
+        let start = fixes.vars.len();
         for mut var in vars {
             let var_name = btf.type_by_id(var.ty).and_then(|t| t.name()).map_err(ObjError::Btf)?;
-            let Ok(at) = layout.symbols.binary_search_by_key(&var_name, |&(name, _)| name) else {
+            // The first of the symbols so named.
+            let at = symbols.partition_point(|&(name, _)| name < var_name);
+            let Some(&(_, offset)) = symbols.get(at).filter(|(name, _)| *name == var_name) else {
                 return Err(ObjError::Symbol {
                     symbol: var_name.to_owned(),
                     section: name.to_owned(),
                     why: "declared in the section's BTF DATASEC but not in the ELF symbol table".into(),
                 });
             };
-            // The first of equal names.
-            let first = layout.symbols[..at].partition_point(|&(name, _)| name < var_name);
-            let offset = layout.symbols[first].1;
             var.offset =
                 u32::try_from(offset).map_err(|_| ObjError::section(name, format!("{var_name} offset too large")))?;
             if var.offset.checked_add(var.size).is_none_or(|end| end > size) {
@@ -63,10 +93,10 @@ pub(crate) fn datasec_fixes(
                     why: format!("{} bytes at offset {} overrun the section ({size} bytes)", var.size, var.offset),
                 });
             }
-            fixed.push(var);
+            fixes.vars.push(var);
         }
-        fixed.sort_by_key(|v| v.offset);
-        fixes.push(DatasecFix { id, size, vars: fixed });
+        fixes.vars[start..].sort_by_key(|v| v.offset);
+        fixes.datasecs.push((id, size, start..fixes.vars.len()));
     }
     Ok(fixes)
 }
@@ -89,8 +119,8 @@ impl Object {
     fn patched(&self, btf: &Btf) -> Result<Vec<u8>> {
         let mut out = btf.raw_bytes().to_vec();
         let e = btf.endian();
-        for DatasecFix { id, size, vars } in &self.datasec_fixes {
-            let at = btf.record_offset(*id);
+        for (id, size, vars) in self.datasec_fixes.iter() {
+            let at = btf.record_offset(id);
             let mut put = |at: Option<usize>, v: u32| -> Result<()> {
                 let slot = at.and_then(|at| out.get_mut(at..at.checked_add(4)?));
                 let slot =
@@ -98,7 +128,7 @@ impl Object {
                 slot.copy_from_slice(&e.u32_bytes(v));
                 Ok(())
             };
-            put(at.map(|a| a + 8), *size)?;
+            put(at.map(|a| a + 8), size)?;
             for (i, v) in vars.iter().enumerate() {
                 let var_at = at.map(|a| a + 12 + i * 12);
                 put(var_at, v.ty)?;
@@ -112,9 +142,9 @@ impl Object {
     /// The kernel's BTF decoded and encoded again, with the extern sections rewritten.
     fn reencoded(&self, btf: &Btf) -> Result<Vec<u8>> {
         let mut builder = BtfBuilder::from_btf(btf);
-        for DatasecFix { id, size, vars } in &self.datasec_fixes {
-            if let Some(record) = builder.record_mut(*id) {
-                record.data = RecordData::Datasec { size: *size, vars: vars.clone() };
+        for (id, size, vars) in self.datasec_fixes.iter() {
+            if let Some(record) = builder.record_mut(id) {
+                record.data = RecordData::Datasec { size, vars: vars.to_vec() };
             }
         }
         fix_extern_sections(btf, &self.extern_datasecs, &mut builder)?;

@@ -15,7 +15,7 @@ pub(crate) struct Datasecs<'b>(Vec<(&'b str, TypeId)>);
 impl<'b> Datasecs<'b> {
     /// Every DATASEC of `btf` (an object's own BTF: no base).
     pub fn of(btf: &'b Btf) -> Result<Datasecs<'b>> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(8);
         for id in btf.own_ids_of_kind(Kind::Datasec) {
             let name = btf.type_by_id(id).and_then(|t| t.name());
             out.push((name.map_err(|e| ObjError::Invalid(format!("BTF DATASEC [{id}]: {e}")))?, id));

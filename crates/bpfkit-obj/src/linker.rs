@@ -90,7 +90,11 @@ pub(crate) fn link(
     ext: &[Option<&ExtSection>],
 ) -> Result<Linked> {
     let program = &sections[section].funcs[func].name;
-    let mut out = Linked::default();
+    let mut out = Linked {
+        relocs: Vec::with_capacity(sections[section].relocs.len()),
+        functions: Vec::with_capacity(2),
+        ..Linked::default()
+    };
     // Functions copied so far; a program calls a few, so a list beats a map.
     let mut chunks: Vec<Chunk> = Vec::with_capacity(4);
     append(sections, section, func, &mut out, &mut chunks, ext);

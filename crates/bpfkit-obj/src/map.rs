@@ -143,17 +143,40 @@ pub(crate) fn data_map_kernel_name(object: &str, section: &str) -> String {
         return sanitize_kernel_name(section);
     }
     let prefix_len = object.char_indices().nth(8).map_or(object.len(), |(i, _)| i);
-    let mut raw = String::with_capacity(prefix_len + section.len());
-    raw.push_str(&object[..prefix_len]);
-    raw.push_str(section);
-    sanitize_kernel_name(&raw)
+    sanitized(object[..prefix_len].bytes().chain(section.bytes()))
 }
 
 /// At most 15 bytes of `name` with characters the kernel rejects replaced by `_`.
 pub(crate) fn sanitize_kernel_name(name: &str) -> String {
-    let mut out = String::with_capacity(15);
-    for c in name.chars().take(15) {
-        out.push(if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '_' });
+    sanitized(name.bytes())
+}
+
+/// The first 15 characters of `name` (UTF-8 bytes), each the kernel rejects as `_`.
+fn sanitized(name: impl Iterator<Item = u8>) -> String {
+    let mut out = [0u8; 15];
+    let mut len = 0;
+    // A multi-byte character becomes one `_`: its continuation bytes are skipped.
+    for (slot, b) in out.iter_mut().zip(name.filter(|b| b & 0xc0 != 0x80)) {
+        *slot = if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' { b } else { b'_' };
+        len += 1;
     }
-    out
+    // Only ASCII was written.
+    String::from_utf8_lossy(&out[..len]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{data_map_kernel_name, sanitize_kernel_name};
+
+    #[test]
+    fn kernel_names_are_cut_and_sanitized_like_libbpf() {
+        assert_eq!(data_map_kernel_name("minimal", ".rodata"), "minimal.rodata");
+        // Eight bytes of the object name, 15 in all.
+        assert_eq!(data_map_kernel_name("a_long_object_name", ".bss"), "a_long_o.bss");
+        assert_eq!(data_map_kernel_name("obj", ".data.counters_of_things"), ".data.counters_");
+        assert_eq!(sanitize_kernel_name("my-map"), "my_map");
+        // One `_` per character the kernel refuses, multi-byte ones included.
+        assert_eq!(sanitize_kernel_name("cafés"), "caf_s");
+        assert_eq!(sanitize_kernel_name("ααααααααααααααααα"), "_".repeat(15));
+    }
 }

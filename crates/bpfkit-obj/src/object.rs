@@ -14,7 +14,7 @@ use object::{
 };
 
 use crate::btf_ext::{BtfExt, ExtSection};
-use crate::btf_fixup::{self, DatasecFix, SectionLayout};
+use crate::btf_fixup::{self, DatasecFixes, SectionLayouts};
 use crate::btf_map;
 use crate::datasecs::Datasecs;
 use crate::error::{ObjError, Result};
@@ -58,7 +58,7 @@ pub struct Object {
     /// Global variables by name.
     pub(crate) globals: Vec<GlobalVar>,
     /// The DATASECs completed from the ELF file, for the kernel's copy of the BTF.
-    pub(crate) datasec_fixes: Vec<DatasecFix>,
+    pub(crate) datasec_fixes: DatasecFixes,
     /// The `.ksyms` and `.kconfig` DATASECs, which the kernel's copy rewrites.
     pub(crate) extern_datasecs: Vec<(&'static str, bpfkit_btf::TypeId)>,
 }
@@ -139,6 +139,11 @@ impl Object {
     /// Global variables of the global data maps.
     pub fn globals(&self) -> &[GlobalVar] {
         &self.globals
+    }
+
+    /// Takes the global variables out, for a loader that keeps them once the model is gone.
+    pub fn take_globals(&mut self) -> Vec<GlobalVar> {
+        std::mem::take(&mut self.globals)
     }
 
     /// The current (initial) bytes of global variable `name`.
@@ -310,12 +315,12 @@ impl<'d> Parser<'d> {
             Some(btf) => Datasecs::of(btf)?,
             None => Datasecs::default(),
         };
-        let mut maps = Vec::new();
+        let mut maps = Vec::with_capacity(8);
         // (section index, symbol offset) -> map index, for relocations.
         let mut map_at: BTreeMap<(usize, u64), usize> = BTreeMap::new();
         let mut data_map: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut layouts = Vec::new();
-        let mut globals = Vec::new();
+        let mut layouts = SectionLayouts::default();
+        let mut globals = Vec::with_capacity(self.by_section.len());
         let values_offsets = self.btf_maps(btf.as_deref(), &datasecs, &mut maps, &mut map_at)?;
         self.legacy_maps(&mut maps, &mut map_at)?;
         self.data_maps(name, &datasecs, &mut maps, &mut data_map, &mut globals, &mut layouts)?;
@@ -326,21 +331,18 @@ impl<'d> Parser<'d> {
         self.map_initializers(&mut maps, &map_at, &values_offsets, &programs)?;
         self.struct_ops_funcs(btf.as_deref(), &mut maps, &map_at, &programs)?;
         if let Some(map) = maps.iter().find(|m| m.kind == MapKind::Data(DataKind::Kconfig)) {
-            let symbols = externs
-                .iter()
-                .filter_map(|e| match e.kind {
-                    ExternKind::Kconfig { offset, .. } => Some((e.name.as_str(), u64::from(offset))),
-                    _ => None,
-                })
-                .collect();
-            layouts.push(SectionLayout { section: KCONFIG_SECTION, size: u64::from(map.def.value_size), symbols });
+            let symbols = externs.iter().filter_map(|e| match e.kind {
+                ExternKind::Kconfig { offset, .. } => Some((e.name.as_str(), u64::from(offset))),
+                _ => None,
+            });
+            layouts.add(KCONFIG_SECTION, u64::from(map.def.value_size), symbols);
         }
         let (datasec_fixes, extern_datasecs) = match btf.as_deref() {
             Some(btf) => (
                 btf_fixup::datasec_fixes(btf, &datasecs, &mut layouts)?,
                 [KSYMS_SECTION, KCONFIG_SECTION].into_iter().filter_map(|s| Some((s, datasecs.get(s)?))).collect(),
             ),
-            None => (Vec::new(), Vec::new()),
+            None => (DatasecFixes::default(), Vec::new()),
         };
         drop(layouts);
         Ok(Object {
@@ -447,8 +449,8 @@ impl<'d> Parser<'d> {
         self.by_section[start..end].iter().map(|&i| &self.syms[i as usize])
     }
 
-    fn sections_with(&self, want: impl Fn(&Role) -> bool) -> Vec<usize> {
-        self.roles.iter().enumerate().filter(|(_, r)| want(r)).map(|(i, _)| i).collect()
+    fn sections_with<'a>(&'a self, want: impl Fn(&Role) -> bool + 'a) -> impl Iterator<Item = usize> + 'a {
+        self.roles.iter().enumerate().filter(move |(_, r)| want(r)).map(|(i, _)| i)
     }
 
     /// BTF-defined maps; returns, by map index, the byte offset of each definition's `values`
@@ -470,7 +472,7 @@ impl<'d> Parser<'d> {
                 btf.ok_or_else(|| ObjError::section(".maps", "BTF-defined maps need the object's .BTF section"))?;
             let vars = datasec_vars(btf, datasecs, ".maps")?;
             for sym in symbols {
-                let Some(&ty) = vars.get(sym.name) else {
+                let Some(ty) = var_type(&vars, sym.name) else {
                     return Err(ObjError::map(sym.name, "no VAR for it in the .maps DATASEC of the object's BTF"));
                 };
                 let parsed = btf_map::parse(btf, sym.name, ty, true)?;
@@ -558,7 +560,7 @@ impl<'d> Parser<'d> {
         maps: &mut Vec<Map>,
         data_map: &mut BTreeMap<usize, usize>,
         globals: &mut Vec<GlobalVar>,
-        layouts: &mut Vec<SectionLayout<'s>>,
+        layouts: &mut SectionLayouts<'s>,
     ) -> Result<()> {
         for (index, role) in self.roles.iter().enumerate() {
             let Role::Data(kind) = role else { continue };
@@ -590,10 +592,8 @@ impl<'d> Parser<'d> {
                 ));
             }
             let map_index = maps.len();
-            let symbols = self.symbols_in(index);
-            let mut layout = SectionLayout { section: name, size, symbols: Vec::with_capacity(symbols.len()) };
-            for sym in symbols {
-                layout.symbols.push((sym.name, sym.value));
+            layouts.add(name, size, self.symbols_in(index).map(|sym| (sym.name, sym.value)));
+            for sym in self.symbols_in(index) {
                 if sym.kind != SymbolKind::Data {
                     continue;
                 }
@@ -614,7 +614,6 @@ impl<'d> Parser<'d> {
                 }
                 globals.push(GlobalVar { name: sym.name.to_owned(), map: map_index, offset, size: var_size });
             }
-            layouts.push(layout);
             let flags = BPF_F_MMAPABLE | if *kind == DataKind::Rodata { BPF_F_RDONLY_PROG } else { 0 };
             data_map.insert(index, map_index);
             maps.push(Map {
@@ -643,12 +642,11 @@ impl<'d> Parser<'d> {
                 continue;
             }
             let name = self.section_name(index);
-            if !datasecs.contains(name) || layouts.iter().any(|l| l.section == name) {
+            if !datasecs.contains(name) || layouts.contains(name) {
                 continue;
             }
             let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { continue };
-            let symbols = self.symbols_in(index).map(|s| (s.name, s.value)).collect();
-            layouts.push(SectionLayout { section: name, size: section.size(), symbols });
+            layouts.add(name, section.size(), self.symbols_in(index).map(|s| (s.name, s.value)));
         }
         Ok(())
     }
@@ -671,7 +669,7 @@ impl<'d> Parser<'d> {
             let vars = datasec_vars(btf, datasecs, &name)?;
             let data = self.section_data(&name)?.unwrap_or_default();
             for sym in symbols {
-                let Some(&var_ty) = vars.get(sym.name) else {
+                let Some(var_ty) = var_type(&vars, sym.name) else {
                     return Err(ObjError::map(sym.name, format!("no VAR for it in the {name} DATASEC")));
                 };
                 let btf_err = |e: bpfkit_btf::BtfError| ObjError::map(sym.name, format!("BTF: {e}"));
@@ -718,7 +716,7 @@ impl<'d> Parser<'d> {
         data_map: &BTreeMap<usize, usize>,
         kconfig: &KconfigSlots,
     ) -> Result<Vec<CodeSection>> {
-        let indexes = self.sections_with(|r| *r == Role::Code);
+        let indexes: Vec<usize> = self.sections_with(|r| *r == Role::Code).collect();
         // ELF section index -> position in the output.
         let mut position = vec![None; self.roles.len()];
         for (pos, &i) in indexes.iter().enumerate() {
@@ -739,7 +737,7 @@ impl<'d> Parser<'d> {
                 ));
             }
             let insns = insn::decode_all(bytes, self.endian);
-            let mut funcs = Vec::new();
+            let mut funcs = Vec::with_capacity(self.symbols_in(index).len());
             for sym in self.symbols_in(index) {
                 if sym.kind != SymbolKind::Text {
                     continue;
@@ -760,7 +758,7 @@ impl<'d> Parser<'d> {
                 }
                 funcs.push(Func { name: sym.name.to_owned(), start, len, global: sym.global });
             }
-            let mut relocs = Vec::new();
+            let mut relocs = Vec::with_capacity(16);
             for (offset, reloc) in section.relocations() {
                 let raw = self.code_reloc(&name, &insns, offset, &reloc, map_at, data_map, kconfig, &position)?;
                 relocs.push(((offset / 8) as usize, raw));
@@ -1038,12 +1036,13 @@ impl<'d> Parser<'d> {
     }
 }
 
-/// The VARs of DATASEC `section`, by name, to their VAR type's referenced type.
+/// The VARs of DATASEC `section`: each name with its VAR type's referenced type (a list: a
+/// section has a few, and hashing each name costs more than comparing them).
 fn datasec_vars<'b>(
     btf: &'b Btf,
     datasecs: &Datasecs<'_>,
     section: &str,
-) -> Result<HashMap<&'b str, bpfkit_btf::TypeId>> {
+) -> Result<Vec<(&'b str, bpfkit_btf::TypeId)>> {
     let btf_err = |e: bpfkit_btf::BtfError| ObjError::section(section, format!("BTF: {e}"));
     let Some(id) = datasecs.get(section) else {
         return Err(ObjError::section(section, "the object's BTF has no DATASEC for it"));
@@ -1051,14 +1050,19 @@ fn datasec_vars<'b>(
     let TypeDetails::Datasec(vars) = btf.type_by_id(id).map_err(btf_err)?.details() else {
         return Err(ObjError::section(section, "its BTF type is not a DATASEC"));
     };
-    let mut out = HashMap::new();
+    let mut out = Vec::with_capacity(vars.len());
     for var in vars {
         let t = btf.type_by_id(var.ty).map_err(btf_err)?;
         if let TypeDetails::Var { ty, .. } = t.details() {
-            out.insert(t.name().map_err(btf_err)?, ty);
+            out.push((t.name().map_err(btf_err)?, ty));
         }
     }
     Ok(out)
+}
+
+/// The type of the VAR named `name` among `vars` (the last, if the DATASEC repeats a name).
+fn var_type(vars: &[(&str, bpfkit_btf::TypeId)], name: &str) -> Option<bpfkit_btf::TypeId> {
+    vars.iter().rev().find(|(n, _)| *n == name).map(|&(_, ty)| ty)
 }
 
 /// Which global data kind a section of this name and kind is, as libbpf decides.

@@ -22,7 +22,6 @@ use crate::kernel_btf::{self, KernelBtf};
 use crate::map::{BPF_ANY, Map, StructOpsValue};
 use crate::object::Object;
 use crate::pin::path_cstring;
-use crate::program::Program;
 use crate::struct_ops;
 use crate::sys::mmap::{MapMmap, page_size};
 use crate::sys::uapi;
@@ -169,7 +168,6 @@ pub(crate) fn load(
         }
     }
     let map_fd = |i: usize| maps.get(i).and_then(Option::as_ref).map(|m| m.as_fd().as_raw_fd());
-    let mut programs = Vec::new();
     // struct_ops programs that only maps left uncreated (`?.struct_ops`) use are not loaded,
     // as libbpf does: they would have nothing to attach to.
     let only_in_disabled: HashSet<&str> = model
@@ -182,9 +180,29 @@ pub(crate) fn load(
         })
         .filter(|p| !ops_targets.contains_key(*p))
         .collect();
-    for p in model.programs.iter().filter(|p| p.autoload && !only_in_disabled.contains(p.name.as_str())) {
-        programs.push(load_program(&model, p, btf_fd.as_ref(), &map_fd, &mut kernel, &externs, &ops_targets)?);
+    let to_load: Vec<usize> = (0..model.programs.len())
+        .filter(|&i| model.programs[i].autoload && !only_in_disabled.contains(model.programs[i].name.as_str()))
+        .collect();
+    drop(only_in_disabled);
+    // Each loaded program: its index in the model, its kind and its fd. Its names move from
+    // the model into the loaded object at the end.
+    let mut programs: Vec<LoadedProgram> = Vec::with_capacity(to_load.len());
+    for index in to_load {
+        let kind = model.programs[index].kind.take().ok_or_else(|| Error::Program {
+            program: model.programs[index].name.clone(),
+            why: format!(
+                "SEC(\"{}\") follows no libbpf convention: set the program's kind before load",
+                model.programs[index].section
+            ),
+        })?;
+        let p = &model.programs[index];
+        let fd = load_program(&model, p, &kind, btf_fd.as_ref(), &map_fd, &mut kernel, &externs, &ops_targets)?;
+        programs.push(LoadedProgram { index, kind, fd });
     }
+    let program_fd = |name: &str| {
+        let loaded = programs.iter().find(|l| model.programs[l.index].name == name);
+        loaded.map(|l| l.fd.as_fd().as_raw_fd())
+    };
     for (i, k) in ops {
         let registry = kernel.live()?;
         let m = &model.maps[i];
@@ -192,8 +210,7 @@ pub(crate) fn load(
             .btf
             .as_deref()
             .ok_or_else(|| Error::Program { program: m.name.clone(), why: "struct_ops without BTF".into() })?;
-        let fd_of = |name: &str| programs.iter().find(|p| p.name == name).map(|p| p.as_fd().as_raw_fd());
-        let value = struct_ops::value(&registry, local, &k, m, &fd_of)?;
+        let value = struct_ops::value(&registry, local, &k, m, &program_fd)?;
         let link = matches!(m.kind, MapKind::StructOps { link: true, .. });
         let mut flags = m.def.map_flags;
         if link {
@@ -238,7 +255,7 @@ pub(crate) fn load(
             continue;
         }
         for slot in &m.slots {
-            let prog = programs.iter().find(|p: &&Program| p.name == slot.target).ok_or_else(|| Error::MapOp {
+            let fd = program_fd(&slot.target).ok_or_else(|| Error::MapOp {
                 map: m.name.clone(),
                 op: "initialise",
                 source: std::io::Error::other(format!(
@@ -246,7 +263,7 @@ pub(crate) fn load(
                     slot.slot, slot.target
                 )),
             })?;
-            let fd = prog.as_fd().as_raw_fd() as u32;
+            let fd = fd as u32;
             array.update(&slot.slot.to_ne_bytes(), &fd.to_ne_bytes(), BPF_ANY)?;
         }
     }
@@ -259,6 +276,13 @@ pub(crate) fn load(
         }
     }
     Ok(Object::new(model, btf_fd, maps, programs))
+}
+
+/// A program this load made: its place in the model, what it is, and its fd.
+pub(crate) struct LoadedProgram {
+    pub index: usize,
+    pub kind: bpfkit_obj::ProgramSection,
+    pub fd: OwnedFd,
 }
 
 fn find_created<'a>(model: &bpfkit_obj::Object, maps: &'a [Option<Map>], name: &str) -> Option<&'a Map> {
@@ -402,19 +426,18 @@ fn log_text(buf: &[u8]) -> String {
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn load_program(
     model: &bpfkit_obj::Object,
     p: &ObjProgram,
+    kind: &bpfkit_obj::ProgramSection,
     btf_fd: Option<&OwnedFd>,
     map_fd: &dyn Fn(usize) -> Option<i32>,
     kernel: &mut KernelTypes<'_>,
     externs: &Externs,
     ops_targets: &HashMap<String, struct_ops::OpsTarget>,
-) -> Result<Program> {
+) -> Result<OwnedFd> {
     let fail = |why: String| Error::Program { program: p.name.clone(), why };
-    let kind = p.kind.clone().ok_or_else(|| {
-        fail(format!("SEC(\"{}\") follows no libbpf convention: set the program's kind before load", p.section))
-    })?;
     let relocated;
     let p = if p.core_relos.is_empty() {
         p
@@ -433,9 +456,12 @@ fn load_program(
     };
     let mut bound = p.bind_maps(map_fd)?;
     let fd_array = externs.patch(&p.name, &mut bound.insns, &bound.unresolved_externs)?;
-    let insns: Vec<u8> = bound.insns.iter().flat_map(|i| i.to_le_bytes()).collect();
-    let target = if target::needs_btf_target(&kind) {
-        Some(target::resolve(&p.name, &kind, &*kernel.live()?)?)
+    let mut insns: Vec<u8> = Vec::with_capacity(bound.insns.len() * 8);
+    for insn in &bound.insns {
+        insns.extend_from_slice(&insn.to_le_bytes());
+    }
+    let target = if target::needs_btf_target(kind) {
+        Some(target::resolve(&p.name, kind, &*kernel.live()?)?)
     } else if kind.prog_type == bpfkit_obj::ProgramType::STRUCT_OPS {
         let t = ops_targets.get(&p.name).ok_or_else(|| {
             fail(format!("SEC(\"{}\"): a struct_ops program that no struct_ops map of the object uses", p.section))
@@ -489,8 +515,7 @@ fn load_program(
         fd_array: &fd_array,
         prog_ifindex: 0,
     };
-    let fd = load_with_log(&p.name, &params).map_err(|e| explain_missing_kfunc(e, externs))?;
-    Ok(Program { name: p.name.clone(), section: p.section.clone(), kind, fd })
+    load_with_log(&p.name, &params).map_err(|e| explain_missing_kfunc(e, externs))
 }
 
 /// Loads without a log (the verifier runs faster), and on failure loads again with a log large

@@ -221,15 +221,25 @@ pub struct Object {
 }
 
 impl Object {
+    /// The loaded object, taking its names from `model` (which ends here).
     pub(crate) fn new(
-        model: bpfkit_obj::Object,
+        mut model: bpfkit_obj::Object,
         btf_fd: Option<OwnedFd>,
         maps: Vec<Option<Map>>,
-        programs: Vec<Program>,
+        programs: Vec<crate::load::LoadedProgram>,
     ) -> Object {
         let rodata =
             model.maps.iter().map(|m| matches!(m.kind, MapKind::Data(DataKind::Rodata | DataKind::Kconfig))).collect();
-        Object { name: model.name.clone(), btf_fd, maps, programs, globals: model.globals().to_vec(), rodata }
+        let programs = programs
+            .into_iter()
+            .map(|loaded| {
+                let p = &mut model.programs[loaded.index];
+                let (name, section) = (std::mem::take(&mut p.name), std::mem::take(&mut p.section));
+                Program { name, section, kind: loaded.kind, fd: loaded.fd }
+            })
+            .collect();
+        let globals = model.take_globals();
+        Object { name: std::mem::take(&mut model.name), btf_fd, maps, programs, globals, rodata }
     }
 
     /// The object's name.
