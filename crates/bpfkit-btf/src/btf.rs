@@ -311,7 +311,7 @@ impl Btf {
 
     /// The string at `offset` as UTF-8 (BTF names are C identifiers; anything else is corrupt).
     pub fn str_at(&self, offset: u32) -> Result<&str> {
-        std::str::from_utf8(self.str_bytes_at(offset)?).map_err(|_| BtfError::InvalidUtf8 { offset })
+        crate::text::identifier_str(self.str_bytes_at(offset)?).map_err(|_| BtfError::InvalidUtf8 { offset })
     }
 }
 

@@ -51,6 +51,7 @@ mod names;
 mod record_refs;
 mod relocate;
 mod resolve;
+mod text;
 mod types;
 mod validate;
 
@@ -68,6 +69,7 @@ pub use module_file::{Compression, MAX_MODULE_SIZE, ModuleFile, decompress};
 pub use names::NameIndexKind;
 pub use relocate::{DistilledType, RelocateError, Relocation, relocate};
 pub use resolve::{FoundMember, MAX_NESTING_DEPTH, MAX_RESOLVE_DEPTH};
+pub use text::identifier_str;
 pub use types::{
     ArrayInfo, Elements, Enumerator, Enumerator64, IntEncoding, IntInfo, Member, Param, Type, TypeDetails, VarSecinfo,
     VlenElement, linkage,

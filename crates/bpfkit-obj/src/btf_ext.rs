@@ -191,29 +191,33 @@ fn parse_area(r: &Reader<'_>, start: usize, end: usize, area: Area, btf: &Btf, e
                 &mut ext.sections[last].1
             }
         };
+        // The block is in bounds (checked above): decode its records straight from the slice.
+        let block = r.bytes.get(records..block_end).unwrap_or_default();
+        let e = r.endian;
+        let word = |rec: &[u8], k: usize| match rec.get(4 * k..4 * k + 4) {
+            Some(&[a, b, c, d]) => match e {
+                Endian::Little => u32::from_le_bytes([a, b, c, d]),
+                Endian::Big => u32::from_be_bytes([a, b, c, d]),
+            },
+            _ => 0,
+        };
+        let recs = block.chunks_exact(rec_size);
         match area {
-            Area::Func => section.func_info.reserve(count),
-            Area::Line => section.line_info.reserve(count),
-            Area::Core => section.core_relos.reserve(count),
-        }
-        for i in 0..count {
-            let rec = records + i * rec_size;
-            let w = |k: usize| r.u32(rec + 4 * k);
-            match area {
-                Area::Func => section.func_info.push(FuncInfo { insn_off: w(0)?, type_id: w(1)? }),
-                Area::Line => section.line_info.push(LineInfo {
-                    insn_off: w(0)?,
-                    file_name_off: w(1)?,
-                    line_off: w(2)?,
-                    line_col: w(3)?,
-                }),
-                Area::Core => section.core_relos.push(CoreRelo {
-                    insn_off: w(0)?,
-                    type_id: w(1)?,
-                    access_str_off: w(2)?,
-                    kind: w(3)?,
-                }),
+            Area::Func => {
+                section.func_info.extend(recs.map(|rec| FuncInfo { insn_off: word(rec, 0), type_id: word(rec, 1) }))
             }
+            Area::Line => section.line_info.extend(recs.map(|rec| LineInfo {
+                insn_off: word(rec, 0),
+                file_name_off: word(rec, 1),
+                line_off: word(rec, 2),
+                line_col: word(rec, 3),
+            })),
+            Area::Core => section.core_relos.extend(recs.map(|rec| CoreRelo {
+                insn_off: word(rec, 0),
+                type_id: word(rec, 1),
+                access_str_off: word(rec, 2),
+                kind: word(rec, 3),
+            })),
         }
         at = block_end;
     }

@@ -60,10 +60,8 @@ pub(crate) fn datasec_fixes(
     layouts: &mut SectionLayouts<'_>,
 ) -> Result<DatasecFixes> {
     let vars: usize = datasecs.iter().filter_map(|&(_, id)| btf.type_by_id(id).ok()).map(|t| t.vlen() as usize).sum();
-    let mut fixes = DatasecFixes {
-        datasecs: Vec::with_capacity(datasecs.iter().count()),
-        vars: Vec::with_capacity(vars),
-    };
+    let mut fixes =
+        DatasecFixes { datasecs: Vec::with_capacity(datasecs.iter().count()), vars: Vec::with_capacity(vars) };
     for &(name, id) in datasecs.iter() {
         let Some((_, size, run)) = layouts.sections.iter().find(|(n, _, _)| *n == name) else { continue };
         let symbols = layouts.symbols.get_mut(run.clone()).unwrap_or_default();

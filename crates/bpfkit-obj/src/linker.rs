@@ -42,12 +42,6 @@ pub(crate) struct CodeSection {
 }
 
 impl CodeSection {
-    /// The relocation of instruction `insn`, if it has one.
-    fn reloc_at(&self, insn: usize) -> Option<&RawReloc> {
-        let i = self.relocs.binary_search_by_key(&insn, |(at, _)| *at).ok()?;
-        Some(&self.relocs[i].1)
-    }
-
     /// The relocations of the instructions in `range`.
     fn relocs_in(&self, range: std::ops::Range<usize>) -> &[(usize, RawReloc)] {
         let start = self.relocs.partition_point(|(at, _)| *at < range.start);
@@ -99,62 +93,91 @@ pub(crate) fn link(
     let mut chunks: Vec<Chunk> = Vec::with_capacity(4);
     append(sections, section, func, &mut out, &mut chunks, ext);
 
-    let mut j = 0;
+    // Chunk by chunk (appending adds chunks to walk), each with a cursor over the sorted
+    // relocations of its instructions.
     let mut chunk = 0;
-    while j < out.insns.len() {
-        while chunks[chunk].new_start + chunks[chunk].len <= j {
-            chunk += 1;
-        }
-        let (sec, orig) = (chunks[chunk].section, chunks[chunk].orig_start + (j - chunks[chunk].new_start));
-        let insn = out.insns[j];
-        let reloc = sections[sec].reloc_at(orig);
-        let target = match reloc {
-            Some(RawReloc::Call { section, insn }) => Some((*section, *insn, false)),
-            Some(RawReloc::FuncAddr { section, insn }) => Some((*section, *insn, true)),
-            Some(RawReloc::Target(_)) => None,
-            // A call within the section needs no relocation: its offset is already relative.
-            None if insn.is_pseudo_call() => {
-                let target = (orig as i64) + 1 + insn.imm as i64;
-                let target =
-                    usize::try_from(target).ok().filter(|&t| t < sections[sec].insns.len()).ok_or_else(|| {
-                        ObjError::program(
-                            program,
-                            format!("call at instruction {orig} of {} jumps outside the section", sections[sec].name),
-                        )
-                    })?;
-                Some((sec, target, false))
-            }
-            None => None,
-        };
-        if let Some((target_sec, target_insn, is_addr)) = target {
-            let code = &sections[target_sec];
-            let f = code.func_at(target_insn).ok_or_else(|| {
-                ObjError::program(
-                    program,
-                    format!(
-                        "call at instruction {orig} of {}: no function at instruction {target_insn} of {}",
-                        sections[sec].name, code.name
-                    ),
-                )
-            })?;
-            let c = match chunks.iter().position(|c| (c.section, c.func) == (target_sec, f)) {
-                Some(c) => c,
-                None => append(sections, target_sec, f, &mut out, &mut chunks, ext),
+    while let Some(&Chunk { section: sec, orig_start, new_start, len, .. }) = chunks.get(chunk) {
+        chunk += 1;
+        let relocs = sections[sec].relocs_in(orig_start..orig_start + len);
+        let mut next_reloc = 0;
+        for k in 0..len {
+            let (j, orig) = (new_start + k, orig_start + k);
+            let reloc = match relocs.get(next_reloc) {
+                Some((at, reloc)) if *at == orig => {
+                    next_reloc += 1;
+                    Some(reloc)
+                }
+                _ => None,
             };
-            let new_target = chunks[c].new_start + (target_insn - code.funcs[f].start);
-            let rel = i32::try_from(new_target as i64 - j as i64 - 1)
-                .map_err(|_| ObjError::program(program, "linked program too large for a call offset"))?;
-            let slot = &mut out.insns[j];
-            slot.imm = rel;
-            if is_addr {
-                slot.src = PSEUDO_FUNC;
-            } else {
-                slot.src = crate::insn::PSEUDO_CALL;
+            // Most instructions neither call nor are relocated.
+            if reloc.is_some() || out.insns[j].is_pseudo_call() {
+                link_insn(sections, sec, orig, j, reloc, program, &mut out, &mut chunks, ext)?;
             }
         }
-        j += 1;
     }
     Ok(out)
+}
+
+/// Rewrites instruction `j` of the program (instruction `orig` of section `sec`, with its
+/// relocation, if any) when it calls or takes the address of a function, appending the function
+/// if it is not in the program yet.
+#[allow(clippy::too_many_arguments)]
+fn link_insn(
+    sections: &[CodeSection],
+    sec: usize,
+    orig: usize,
+    j: usize,
+    reloc: Option<&RawReloc>,
+    program: &str,
+    out: &mut Linked,
+    chunks: &mut Vec<Chunk>,
+    ext: &[Option<&ExtSection>],
+) -> Result<()> {
+    let insn = out.insns[j];
+    let target = match reloc {
+        Some(RawReloc::Call { section, insn }) => Some((*section, *insn, false)),
+        Some(RawReloc::FuncAddr { section, insn }) => Some((*section, *insn, true)),
+        Some(RawReloc::Target(_)) => None,
+        // A call within the section needs no relocation: its offset is already relative.
+        None if insn.is_pseudo_call() => {
+            let target = (orig as i64) + 1 + insn.imm as i64;
+            let target = usize::try_from(target).ok().filter(|&t| t < sections[sec].insns.len()).ok_or_else(|| {
+                ObjError::program(
+                    program,
+                    format!("call at instruction {orig} of {} jumps outside the section", sections[sec].name),
+                )
+            })?;
+            Some((sec, target, false))
+        }
+        None => None,
+    };
+    if let Some((target_sec, target_insn, is_addr)) = target {
+        let code = &sections[target_sec];
+        let f = code.func_at(target_insn).ok_or_else(|| {
+            ObjError::program(
+                program,
+                format!(
+                    "call at instruction {orig} of {}: no function at instruction {target_insn} of {}",
+                    sections[sec].name, code.name
+                ),
+            )
+        })?;
+        let c = match chunks.iter().position(|c| (c.section, c.func) == (target_sec, f)) {
+            Some(c) => c,
+            None => append(sections, target_sec, f, out, chunks, ext),
+        };
+        let new_target = chunks[c].new_start + (target_insn - code.funcs[f].start);
+        let rel = i32::try_from(new_target as i64 - j as i64 - 1)
+            .map_err(|_| ObjError::program(program, "linked program too large for a call offset"))?;
+        let slot = &mut out.insns[j];
+        slot.imm = rel;
+        if is_addr {
+            slot.src = PSEUDO_FUNC;
+        } else {
+            slot.src = crate::insn::PSEUDO_CALL;
+        }
+    }
+    Ok(())
 }
 
 /// Appends function `f` of section `sec` to the program; returns its chunk index.

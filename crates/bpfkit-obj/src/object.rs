@@ -228,8 +228,11 @@ impl<'d> Parser<'d> {
         self.roles.reserve(count);
         for section in self.file.sections() {
             let index = section.index().0;
-            let name =
-                section.name().map_err(|e| ObjError::section(&format!("#{index}"), format!("unreadable name: {e}")))?;
+            let name = section
+                .name_bytes()
+                .map_err(|e| e.to_string())
+                .and_then(|n| bpfkit_btf::identifier_str(n).map_err(|e| e.to_string()))
+                .map_err(|e| ObjError::section(&format!("#{index}"), format!("unreadable name: {e}")))?;
             let role = if section.kind() == SectionKind::Text {
                 Role::Code
             } else if name == ".maps" {
@@ -260,7 +263,9 @@ impl<'d> Parser<'d> {
         self.sym_index.reserve(count);
         for symbol in self.file.symbols() {
             let name = symbol
-                .name()
+                .name_bytes()
+                .map_err(|e| e.to_string())
+                .and_then(|n| bpfkit_btf::identifier_str(n).map_err(|e| e.to_string()))
                 .map_err(|e| ObjError::Elf(format!("symbol #{}: unreadable name: {e}", symbol.index().0)))?;
             let section = match symbol.section() {
                 SymbolSection::Section(i) => Some(i.0),
