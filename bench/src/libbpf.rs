@@ -178,6 +178,33 @@ impl LibbpfObject {
     }
 }
 
+impl LibbpfObject {
+    /// `bpf_object__open_mem` with `btf_custom_path` (the BTF CO-RE relocates against), then
+    /// `bpf_object__prepare`: everything a load does short of loading the programs (CO-RE and
+    /// extern relocation, and also the object's BTF loaded and its maps created).
+    pub fn open_and_prepare(bytes: &[u8], name: &CStr, btf_path: &CStr) -> Result<Self, String> {
+        // SAFETY: a zeroed opts struct is libbpf's documented default; `sz` tells it the size.
+        let mut opts: libbpf_sys::bpf_object_open_opts = unsafe { std::mem::zeroed() };
+        opts.sz = std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as libbpf_sys::size_t;
+        opts.object_name = name.as_ptr();
+        opts.btf_custom_path = btf_path.as_ptr();
+        // SAFETY: as in `open_mem`; `btf_path` outlives the call (libbpf copies the path).
+        let ptr = unsafe {
+            libbpf_sys::bpf_object__open_mem(bytes.as_ptr().cast::<c_void>(), bytes.len() as libbpf_sys::size_t, &opts)
+        };
+        let obj = match NonNull::new(ptr) {
+            Some(ptr) => LibbpfObject { ptr },
+            None => return Err(format!("libbpf bpf_object__open_mem failed: {}", std::io::Error::last_os_error())),
+        };
+        // SAFETY: a live object we own; libbpf prepares it in place.
+        let err = unsafe { libbpf_sys::bpf_object__prepare(obj.ptr.as_ptr()) };
+        if err != 0 {
+            return Err(format!("libbpf bpf_object__prepare failed: {}", std::io::Error::from_raw_os_error(-err)));
+        }
+        Ok(obj)
+    }
+}
+
 /// Silences libbpf's stderr logging (its load warnings would flood the benchmark's output).
 pub fn silence() {
     // SAFETY: a NULL print callback is libbpf's documented way to turn its logging off.

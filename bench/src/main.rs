@@ -8,7 +8,9 @@
 //! (a) parse + validate vmlinux, (b) parse + 10 struct lookups by name, (c) parse every module
 //! of the Debian sid corpus as split BTF on its vmlinux, (d) peak memory of (a), one child
 //! process per parser, (f) open the project's BPF objects (bpfkit-obj vs libbpf), (g) open + load
-//! them into the kernel (bpfkit vs libbpf: user and system CPU per load, root only). Inputs: the running kernel's `/sys/kernel/btf/vmlinux` and the corpus of
+//! them into the kernel (bpfkit vs libbpf: user and system CPU per load, root only), (h) the user-space
+//! instructions of a load (callgrind), (i) CO-RE relocation alone (bpfkit-obj vs aya-obj). Inputs:
+//! the running kernel's `/sys/kernel/btf/vmlinux` and the corpus of
 //! `scripts/fetch-btf-corpus.sh` (`--corpus`, else `$BPFKIT_CORPUS`, else
 //! `${BPFKIT_CACHE:-$HOME/.cache/bpfkit}/corpus`); missing parts are skipped with the reason.
 //! The parsers' answers are cross-checked: the benchmark fails if they disagree.
@@ -24,6 +26,7 @@ mod load;
 mod memory;
 #[allow(unsafe_code)] // getrusage and geteuid.
 mod os;
+mod relocation;
 mod suite;
 mod table;
 mod timing;
@@ -194,6 +197,7 @@ fn run(options: Options) -> Result<(), String> {
     } else {
         let plan = if options.quick { Plan { warmup: 2, iters: 20 } } else { Plan { warmup: 20, iters: 1000 } };
         suite::objects(&fixtures, plan)?.print();
+
         if std::fs::metadata("/sys/kernel/btf/vmlinux").is_ok() && os::is_root() {
             let budget = std::time::Duration::from_millis(if options.quick { 100 } else { 1500 });
             load::table(&fixtures, budget)?.print();
@@ -203,6 +207,13 @@ fn run(options: Options) -> Result<(), String> {
                 let objects: Vec<_> = names.iter().map(|n| (n.to_string(), dir.join(format!("{n}.bpf.o")))).collect();
                 let pins = load::PinRoot::mount()?;
                 instructions::table(&objects, if options.quick { 2 } else { 5 }, pins.path())?.print();
+                let core = dir.join("core.bpf.o");
+                let targets: Vec<(String, &Path)> = inputs
+                    .iter()
+                    .filter(|v| !options.quick || v.blob.path == Path::new(HOST_BTF))
+                    .map(|v| (v.blob.label.clone(), v.blob.path.as_path()))
+                    .collect();
+                relocation::table(&core, &targets, if options.quick { 1 } else { 3 })?.print();
             } else {
                 println!("skipping (h): valgrind is not installed\n");
             }
@@ -226,6 +237,15 @@ fn main() -> ExitCode {
                 })
             }
             _ => Err("usage: bpfkit-bench loads <loader> <object> <rounds> <pin root>".to_string()),
+        },
+        // Hidden: the child process of measurement (i), run under callgrind.
+        Some("relocate") => match &args[1..] {
+            [loader, object, btf, rounds] => rounds
+                .to_string_lossy()
+                .parse()
+                .map_err(|_| "rounds must be a number".to_string())
+                .and_then(|n| relocation::child(&loader.to_string_lossy(), Path::new(object), Path::new(btf), n)),
+            _ => Err("usage: bpfkit-bench relocate <loader> <object> <btf> <rounds>".to_string()),
         },
         // Hidden: the child process of measurement (d).
         Some("mem") => match &args[1..] {

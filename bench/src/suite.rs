@@ -290,9 +290,11 @@ pub fn modules(base: &Vmlinux, modules: &[Blob], plan: Plan) -> Result<Table, St
 /// load). Both must find the same number of programs and maps.
 pub fn objects(objects: &[(String, Vec<u8>)], plan: Plan) -> Result<Table, String> {
     let mut table = Table::new(
-        "(f) open a BPF object (bpfkit-obj Object::parse vs libbpf bpf_object__open_mem + close)   [us, median (min)]",
-        &["object", "bytes", "programs", "maps", "bpfkit", "libbpf", "libbpf/bpfkit"],
+        "(f) open a BPF object (bpfkit-obj Object::parse vs libbpf bpf_object__open_mem + close vs aya-obj \
+         Object::parse)   [us, median (min)]",
+        &["object", "bytes", "programs", "maps", "bpfkit", "libbpf", "aya-obj", "libbpf/bpfkit", "aya/bpfkit"],
     );
+    let mut aya_failures = Vec::new();
     for (name, bytes) in objects {
         let c_name = std::ffi::CString::new(name.as_str()).map_err(|e| e.to_string())?;
         let ours = bpfkit_obj::Object::parse(name, bytes).map_err(|e| format!("{name}: bpfkit-obj: {e}"))?;
@@ -314,6 +316,17 @@ pub fn objects(objects: &[(String, Vec<u8>)], plan: Plan) -> Result<Table, Strin
         let b = plan.time(&format!("{name} libbpf"), || {
             crate::libbpf::LibbpfObject::open_mem(bytes, &c_name).is_ok_and(|o| o.program_count() == counts.0)
         })?;
+        // aya-obj parses what it supports; an object it refuses is reported, not timed.
+        let (aya_cell, aya_ratio) = match aya_obj::Object::parse(bytes) {
+            Ok(_) => {
+                let c = plan.time(&format!("{name} aya-obj"), || aya_obj::Object::parse(bytes).is_ok())?;
+                (us(c), ratio(c.median, a.median))
+            }
+            Err(e) => {
+                aya_failures.push(format!("{name}: {e}"));
+                ("refused".to_owned(), "-".to_owned())
+            }
+        };
         table.row(vec![
             name.clone(),
             bytes.len().to_string(),
@@ -321,8 +334,14 @@ pub fn objects(objects: &[(String, Vec<u8>)], plan: Plan) -> Result<Table, Strin
             counts.1.to_string(),
             us(a),
             us(b),
+            aya_cell,
             ratio(b.median, a.median),
+            aya_ratio,
         ]);
+    }
+    table.note("bpfkit-obj also links subprograms and completes the BTF's DATASECs here; libbpf does both at load.");
+    for failure in aya_failures {
+        table.note(format!("aya-obj refused {failure}"));
     }
     Ok(table)
 }

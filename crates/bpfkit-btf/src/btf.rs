@@ -50,6 +50,8 @@ pub struct Btf {
     /// Raw kind of each own type: lets kind filters scan 1 byte per type instead of records.
     kinds: Box<[u8]>,
     pub(crate) names: NameLookup,
+    /// Flavoured names (CO-RE's `name___suffix`), found on first use.
+    pub(crate) flavours: crate::flavour::Flavours,
     /// Pointer size, found on first use (see [`Btf::pointer_size`]).
     pub(crate) pointer_size: std::sync::OnceLock<u32>,
 }
@@ -137,6 +139,7 @@ impl Btf {
             offsets: walked.offsets.into_boxed_slice(),
             kinds: walked.kinds.into_boxed_slice(),
             names: NameLookup::default(),
+            flavours: Default::default(),
             pointer_size: std::sync::OnceLock::new(),
         };
         if walked.name_ordered {

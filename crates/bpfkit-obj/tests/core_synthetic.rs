@@ -260,3 +260,47 @@ fn malformed_relocations_are_named() {
     assert!(e.contains("expected \"0\""), "{e}");
     assert_eq!(RelocKind::from_raw(12), Some(RelocKind::TypeMatches));
 }
+
+#[test]
+fn flavoured_target_types_are_candidates_too() {
+    let l = local(|_, _| {});
+    // vmlinux has only `nothere___k` (a flavoured kernel name): it is the candidate of local
+    // `nothere`, as libbpf matches essential names on both sides.
+    let mut b = BtfBuilder::new();
+    let int = b.add_int("int", 4, IntEncoding::SIGNED);
+    b.add_struct("nothere___k", 12, &[m("pad", int, 0), m("x", int, 8)]);
+    let vmlinux = Btf::parse(b.encode().unwrap()).unwrap();
+    assert_eq!(vmlinux.flavoured_types(), &[2]);
+    let t = Target { vmlinux, modules: Vec::new() };
+    assert_eq!(run(&t, &l, program(&l, alu(0), 0, "nothere", "0:0")).unwrap().0[0].imm, 8);
+
+    // A module's flavoured type whose name is a string of vmlinux (split BTF names may point
+    // into the base's strings), and the base's own flavoured type, which a module search must
+    // not count as the module's.
+    let base = Arc::new({
+        let mut b = BtfBuilder::new();
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        b.add_struct("other___x", 4, &[m("y", int, 0)]);
+        b.add_string("nothere___m");
+        Btf::parse(b.encode().unwrap()).unwrap()
+    });
+    let mut b = BtfBuilder::new_split(&base);
+    let int = b.add_int("int", 4, IntEncoding::SIGNED);
+    let id = b.add_struct("", 8, &[m("pad", int, 0), m("x", int, 4)]);
+    b.record_mut(id).unwrap().name_off = string_offset(&base, "nothere___m");
+    let encoded = b.encode().unwrap();
+    let module = Btf::parse_split(encoded, base.clone()).unwrap();
+    let name_off = module.type_by_id(id).unwrap().name_offset();
+    assert!(name_off < module.first_string_offset(), "the builder reused the base's string");
+    assert_eq!(module.flavoured_types(), &[id]);
+    assert_eq!(base.flavoured_types(), &[2]);
+    let t = Target {
+        vmlinux: Btf::parse(base.raw_bytes().to_vec()).unwrap(),
+        modules: vec![ModuleTarget { name: "mod_a".into(), btf: Arc::new(module) }],
+    };
+    let (insns, outcome) = run(&t, &l, program(&l, alu(0), 0, "nothere", "0:0")).unwrap();
+    assert_eq!(insns[0].imm, 4);
+    assert!(
+        matches!(&outcome, Outcome::Applied { target: Some((Origin::Module(m), tid)), .. } if m == "mod_a" && *tid == id)
+    );
+}

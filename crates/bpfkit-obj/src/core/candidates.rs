@@ -77,15 +77,15 @@ fn search(btf: &Btf, essential: &str, kind: Kind, own_only: bool) -> Vec<TypeId>
         let exact = if own_only { btf_own_all(btf, essential, k) } else { btf.find_all_by_name_kind(essential, k) };
         found.extend(exact);
     }
-    // Flavoured kernel names (`name___x`) are rare but legal: a scan of the same kind finds
-    // them. Only run it when the type section is small or nothing was found by name.
-    let first = if own_only { btf.first_id() } else { 1 };
-    if found.is_empty() || btf.own_type_count() < 4096 {
-        for ty in btf.types().filter(|t| t.id() >= first && kinds_compatible(Some(t.kind()), Some(kind))) {
-            if let Ok(name) = ty.name() {
-                if name.len() > essential.len() && name.contains("___") && essential_name(name) == essential {
-                    found.push(ty.id());
-                }
+    // Flavoured target names (`name___x`) are rare but legal candidates too, as in libbpf:
+    // each blob lists its own, found once.
+    let blobs = std::iter::successors(Some(btf), |b| if own_only { None } else { b.base().map(|b| &**b) });
+    for blob in blobs {
+        for &id in blob.flavoured_types() {
+            let Ok(ty) = blob.type_by_id(id) else { continue };
+            if kinds_compatible(Some(ty.kind()), Some(kind)) && ty.name().is_ok_and(|n| essential_name(n) == essential)
+            {
+                found.push(id);
             }
         }
     }
