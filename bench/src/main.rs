@@ -188,7 +188,8 @@ fn run(options: Options) -> Result<(), String> {
     if memory_inputs.is_empty() {
         println!("skipping (d): needs the host's BTF or the sid corpus kernel\n");
     } else {
-        memory::table(&memory_inputs)?.print();
+        let modules = sid.as_ref().map(|(index, dir)| (inputs[*index].blob.label.as_str(), dir.as_path()));
+        memory::table(&memory_inputs, if options.quick { None } else { modules })?.print();
     }
 
     let fixtures = bpf_fixtures()?;

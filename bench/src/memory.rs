@@ -40,8 +40,13 @@ fn peak_reset_works() -> bool {
 const CLEAR_REFS: &str = "/proc/self/clear_refs";
 
 /// Runs in the child: parses `path` with `parser` and prints
-/// `<peak increase KiB> <process peak KiB>`.
+/// `<peak increase KiB> <process peak KiB>`. A directory is a corpus kernel: its vmlinux and
+/// every module under `modules/` as split BTF on it, all kept at once (as (c) parses them;
+/// aya-obj has no split BTF and is refused).
 pub fn child(parser: &str, path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return child_modules(parser, path);
+    }
     let bytes = crate::corpus::load(path, "mem")?.bytes;
     // Without a working reset (checked by the parent), the baseline is the peak so far.
     let _ = std::fs::write(CLEAR_REFS, "5");
@@ -56,6 +61,36 @@ pub fn child(parser: &str, path: &Path) -> Result<(), String> {
     std::hint::black_box(&kept);
     println!("{} {peak}", peak.saturating_sub(baseline));
     drop(kept);
+    Ok(())
+}
+
+/// [`child`] for a corpus kernel directory.
+fn child_modules(parser: &str, dir: &Path) -> Result<(), String> {
+    let base = crate::corpus::load(&dir.join("vmlinux"), "vmlinux")?.bytes;
+    let modules = crate::corpus::modules(&dir.join("modules"))?
+        .iter()
+        .map(|p| crate::corpus::load(p, "module").map(|b| b.bytes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let _ = std::fs::write(CLEAR_REFS, "5");
+    let baseline = status_kib("VmHWM")?;
+    let kept: Box<dyn std::any::Any> = match parser {
+        "bpfkit" => {
+            let base = std::sync::Arc::new(bpfkit_btf::Btf::parse(base).map_err(|e| format!("bpfkit: {e}"))?);
+            let split = modules.iter().map(|m| bpfkit_btf::Btf::parse_split(*m, base.clone()));
+            Box::new(split.collect::<Result<Vec<_>, _>>().map_err(|e| format!("bpfkit: {e}"))?)
+        }
+        "libbpf" => {
+            // The splits borrow their base: both are leaked for the child's short life.
+            let base: &'static crate::libbpf::LibbpfBtf<'static> =
+                Box::leak(Box::new(crate::libbpf::LibbpfBtf::parse(base)?));
+            let split = modules.iter().map(|m| crate::libbpf::LibbpfBtf::parse_split(m, base));
+            Box::new(split.collect::<Result<Vec<_>, _>>()?)
+        }
+        other => return Err(format!("{other} has no split BTF")),
+    };
+    let peak = status_kib("VmHWM")?;
+    std::hint::black_box(&kept);
+    println!("{} {peak}", peak.saturating_sub(baseline));
     Ok(())
 }
 
@@ -87,8 +122,8 @@ fn measure(parser: &str, path: &Path) -> Result<Usage, String> {
     }
 }
 
-/// (d) for each input.
-pub fn table(inputs: &[&Blob]) -> Result<Table, String> {
+/// (d) for each input, and for `modules` (a corpus kernel directory: (c)'s input) if given.
+pub fn table(inputs: &[&Blob], modules: Option<(&str, &Path)>) -> Result<Table, String> {
     let mut table = Table::new(
         "(d) peak memory of parse + validate, fresh process per parser   [KiB: peak RSS increase (process peak)]",
         &["input", "BTF KiB", "bpfkit", "libbpf", "aya-obj", "libbpf/bpfkit", "aya/bpfkit"],
@@ -106,6 +141,19 @@ pub fn table(inputs: &[&Blob]) -> Result<Table, String> {
             cell(&aya),
             times(libbpf.delta as f64, ours.delta as f64),
             times(aya.delta as f64, ours.delta as f64),
+        ]);
+    }
+    if let Some((label, dir)) = modules {
+        let (ours, libbpf) = (measure(PARSERS[0], dir)?, measure(PARSERS[1], dir)?);
+        let cell = |u: &Usage| format!("{} ({})", u.delta, u.total);
+        table.row(vec![
+            format!("{label}: vmlinux + every module, split"),
+            "-".into(),
+            cell(&ours),
+            cell(&libbpf),
+            "no split support".into(),
+            times(libbpf.delta as f64, ours.delta as f64),
+            "-".into(),
         ]);
     }
     if reset_works {

@@ -65,7 +65,29 @@ pub fn child(loader: &str, object: &Path, btf: &Path, rounds: usize) -> Result<(
             other => return Err(format!("unknown loader {other}")),
         }
     }
+    // The process's peak resident set, for the parent's memory column.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).map(str::trim).unwrap_or("? kB");
+    println!("peak {peak}");
     Ok(())
+}
+
+/// Peak RSS in KiB of a child doing `rounds` runs (not under valgrind).
+fn peak_rss(loader: &str, object: &Path, btf: &Path, rounds: usize) -> Result<u64, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(&me)
+        .args(["relocate", loader])
+        .arg(object)
+        .arg(btf)
+        .arg(rounds.to_string())
+        .output()
+        .map_err(|e| format!("{}: {e}", me.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("peak "))
+        .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
+        .ok_or_else(|| format!("{loader}: no peak RSS reported ({})", String::from_utf8_lossy(&out.stderr)))
 }
 
 /// User-space instructions of `rounds` runs in a child under callgrind, and what it printed.
@@ -96,7 +118,7 @@ fn count(loader: &str, object: &Path, btf: &Path, rounds: usize) -> Result<(u64,
 pub fn table(object: &Path, targets: &[(String, &Path)], extra: usize) -> Result<Table, String> {
     let mut table = Table::new(
         "(i) open + CO-RE relocation of core.bpf.o against a BTF file (callgrind; kernel not counted)",
-        &["target", "relocations", "bpfkit per run", "libbpf per run", "libbpf/bpfkit"],
+        &["target", "relocations", "bpfkit per run", "libbpf per run", "libbpf/bpfkit", "peak RSS bpfkit / libbpf"],
     );
     let mega = |n: u64| format!("{:.2} M", n as f64 / 1e6);
     for (label, btf) in targets {
@@ -114,9 +136,15 @@ pub fn table(object: &Path, targets: &[(String, &Path)], extra: usize) -> Result
             [ours, theirs] if *ours > 0 => format!("{:.1}x", *theirs as f64 / *ours as f64),
             _ => "-".into(),
         };
-        table.row(vec![label.clone(), relocations, mega(per_run[0]), mega(per_run[1]), ratio]);
+        let rss = format!(
+            "{} / {} KiB",
+            peak_rss("bpfkit", object, btf, 1 + extra)?,
+            peak_rss("libbpf", object, btf, 1 + extra)?
+        );
+        table.row(vec![label.clone(), relocations, mega(per_run[0]), mega(per_run[1]), ratio, rss]);
     }
     table.note("Each run parses the target BTF (as a load with a custom BTF does); per run: each of the further runs.");
     table.note("aya-obj: left out, its Object::parse refuses core.bpf.o (see (f)).");
+    table.note("peak RSS: VmHWM of a process doing the same runs (outside valgrind), binary and libraries included.");
     Ok(table)
 }
