@@ -101,6 +101,11 @@ fn exercise(btf: &Btf) {
             assert!(btf.find_by_name_kind(name, kind).is_some_and(|f| f <= id));
         }
     }
+    // Flavoured types: exactly the own types whose name has a `___suffix`.
+    let flavoured: Vec<u32> = (btf.first_id()..btf.type_count())
+        .filter(|&id| btf.type_by_id(id).and_then(|t| t.name()).is_ok_and(|n| bpfkit_btf::essential_name(n) != n))
+        .collect();
+    assert_eq!(btf.flavoured_types(), flavoured.as_slice(), "flavoured types");
     let _ = (btf.is_sorted_by_name(), btf.pointer_size(), btf.layout());
     // Re-encoding normalises the section layout; the records must survive it unchanged.
     let bytes = BtfBuilder::from_btf(btf).encode().expect("encode a valid parse");

@@ -45,9 +45,11 @@ pub(crate) struct Flavours {
 }
 
 struct Found {
-    /// Offsets (in the blob's string space) of its own strings that are flavoured names.
-    strings: Box<[u32]>,
-    /// Own types whose name is one of those (or one of a base's), in id order.
+    /// The own strings that contain `___`, as ranges of offsets in the blob's string space,
+    /// ascending: a name pointing anywhere into one (names may start inside a string) may
+    /// carry a flavour, and only those are checked.
+    strings: Box<[(u32, u32)]>,
+    /// Own types whose name carries a flavour, in id order.
     types: Box<[TypeId]>,
 }
 
@@ -59,19 +61,27 @@ impl Btf {
 
     fn flavours_found(&self) -> &Found {
         self.flavours.found.get_or_init(|| {
-            let strings = self.flavoured_strings();
-            let bases: Vec<&[u32]> = std::iter::successors(self.base().map(|b| &**b), |b| b.base().map(|b| &**b))
-                .map(|b| &*b.flavours_found().strings)
-                .collect();
-            let is_flavoured =
-                |off: u32| strings.binary_search(&off).is_ok() || bases.iter().any(|s| s.binary_search(&off).is_ok());
+            let strings = self.strings_with_separators();
+            let bases: Vec<&[(u32, u32)]> =
+                std::iter::successors(self.base().map(|b| &**b), |b| b.base().map(|b| &**b))
+                    .map(|b| &*b.flavours_found().strings)
+                    .collect();
+            let within = |ranges: &[(u32, u32)], off: u32| {
+                let i = ranges.partition_point(|&(start, _)| start <= off);
+                i > 0 && off < ranges[i - 1].1
+            };
             let types = if strings.is_empty() && bases.iter().all(|s| s.is_empty()) {
                 Box::default()
             } else {
                 (0..self.own_type_count() as u32)
                     .filter_map(|i| {
                         let ty = self.type_by_id(self.first_id() + i).ok()?;
-                        is_flavoured(ty.name_offset()).then_some(ty.id())
+                        let off = ty.name_offset();
+                        if !within(&strings, off) && !bases.iter().any(|b| within(b, off)) {
+                            return None;
+                        }
+                        let name = ty.name().ok()?;
+                        (essential_name(name).len() != name.len()).then_some(ty.id())
                     })
                     .collect()
             };
@@ -79,20 +89,18 @@ impl Btf {
         })
     }
 
-    /// Offsets of this blob's own strings that are flavoured names, ascending.
-    fn flavoured_strings(&self) -> Box<[u32]> {
+    /// The own strings containing `___`, as ascending offset ranges (NUL excluded).
+    fn strings_with_separators(&self) -> Box<[(u32, u32)]> {
         let strings = self.own_strings();
-        let mut out: Vec<u32> = Vec::new();
+        let first = self.first_string_offset() as usize;
+        let mut out: Vec<(u32, u32)> = Vec::new();
         for at in memchr::memmem::find_iter(strings, b"___") {
+            if out.last().is_some_and(|&(_, end)| end as usize > at + first) {
+                continue; // another `___` in a string already listed
+            }
             let start = strings[..at].iter().rposition(|&b| b == 0).map_or(0, |nul| nul + 1);
-            if out.last().is_some_and(|&last| last as usize == start + self.first_string_offset() as usize) {
-                continue; // a second `___` in a name already found
-            }
-            let len = crate::names::cstr_len(&strings[start..]);
-            let Ok(name) = crate::text::identifier_str(&strings[start..start + len]) else { continue };
-            if essential_name(name).len() != name.len() {
-                out.push((start + self.first_string_offset() as usize) as u32);
-            }
+            let end = at + crate::names::cstr_len(&strings[at..]);
+            out.push(((start + first) as u32, (end + first) as u32));
         }
         out.into_boxed_slice()
     }
@@ -101,6 +109,27 @@ impl Btf {
 #[cfg(test)]
 mod tests {
     use super::essential_name;
+    use crate::{Btf, BtfBuilder, IntEncoding};
+
+    #[test]
+    fn flavoured_types_include_names_inside_other_strings() {
+        let mut b = BtfBuilder::new();
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        let whole = b.add_string("ab_x___y");
+        let plain = b.add_typedef("plain___", int); // `___` at the end: no flavour
+        let mut named = |off: u32| {
+            let id = b.add_typedef("", int);
+            if let Some(r) = b.record_mut(id) {
+                r.name_off = off;
+            }
+            id
+        };
+        let (ab_x, x, y, inner) = (named(whole), named(whole + 3), named(whole + 7), named(whole + 5));
+        let btf = Btf::parse(b.encode().unwrap()).unwrap();
+        // "ab_x___y" and "x___y" are flavoured; "y" and "__y" ("___" without a non-`_` before) are not.
+        assert_eq!(btf.flavoured_types(), &[ab_x, x]);
+        assert!(![plain, y, inner].iter().any(|id| btf.flavoured_types().contains(id)));
+    }
 
     #[test]
     fn flavours() {

@@ -865,6 +865,11 @@ fn exercise(btf: &Btf) -> usize {
             }
         }
     }
+    // Flavoured types: exactly the own types whose name has a `___suffix`.
+    let flavoured: Vec<u32> = (btf.first_id()..btf.type_count())
+        .filter(|&id| btf.type_by_id(id).and_then(|t| t.name()).is_ok_and(|n| bpfkit_btf::essential_name(n) != n))
+        .collect();
+    assert_eq!(btf.flavoured_types(), flavoured.as_slice(), "flavoured types");
     let _ = (btf.is_sorted_by_name(), btf.name_index_kind(), btf.pointer_size(), btf.layout());
     assert!(matches!(btf.str_at(btf.strings_len()), Err(BtfError::StringOutOfRange { .. })));
     assert!(btf.find_all_by_name("").is_empty());
