@@ -200,9 +200,11 @@ impl Walk<'_> {
     fn fast<B: ByteOrder>(&self) -> Option<Walked> {
         // The batch buffers (5 KiB) are kept per thread between walks: clearing them for every
         // parse would cost more than walking a small object's whole BTF.
-        let mut p = SPARE_PROGRESS.with(|spare| spare.take()).unwrap_or_else(Progress::boxed);
+        // (`try_with`: during thread teardown there is no spare, and a fresh one is used.)
+        let spare = SPARE_PROGRESS.try_with(|spare| spare.take()).ok().flatten();
+        let mut p = spare.unwrap_or_else(Progress::boxed);
         let walked = self.fast_in::<B>(&mut p);
-        SPARE_PROGRESS.with(|spare| spare.set(Some(p)));
+        let _ = SPARE_PROGRESS.try_with(|spare| spare.set(Some(p)));
         walked
     }
 
