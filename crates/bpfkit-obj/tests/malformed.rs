@@ -111,6 +111,26 @@ fn code_referring_to_an_unknown_section_is_named() {
 }
 
 #[test]
+fn two_relocations_of_one_instruction_are_refused() {
+    use object::{Object as _, ObjectSection as _};
+    let mut bytes = fixture("minimal");
+    // The program's relocations (`Elf64_Rel`: 8-byte offset, 8-byte info): the second one is
+    // moved onto the first one's instruction.
+    let file = object::File::parse(&*bytes).unwrap();
+    let rel = file.sections().find(|s| s.name() == Ok(".reltracepoint/syscalls/sys_enter_getpid")).expect("rel");
+    let (at, len) = rel.file_range().expect("in the file");
+    assert!(len >= 32, "at least two relocations");
+    let at = at as usize;
+    drop(file);
+    let first: [u8; 8] = bytes[at..at + 8].try_into().unwrap();
+    bytes[at + 16..at + 24].copy_from_slice(&first);
+    let err = Object::parse("minimal", &bytes).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ObjError::Reloc { .. }), "{text}");
+    assert!(text.contains("a second relocation for the same instruction"), "{text}");
+}
+
+#[test]
 fn unknown_program_section_is_kept_unclassified() {
     let mut bytes = fixture("minimal");
     assert!(replace_all(&mut bytes, b"tracepoint/syscalls/", b"tracepoinx/syscalls/") > 0);
