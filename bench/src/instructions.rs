@@ -8,17 +8,18 @@
 //! object) and 1 + K loads; the differences give the first load's and each further load's count.
 //! Needs root and valgrind; skipped with the reason otherwise.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsString};
 use std::path::Path;
 use std::process::Command;
 
+use crate::child;
 use crate::libbpf::{self, LibbpfObject};
 use crate::table::Table;
 
 /// The child: `rounds` open + load + close of `object` with `loader`, nothing else.
 pub fn child(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> Result<(), String> {
     let bytes = std::fs::read(object).map_err(|e| format!("{}: {e}", object.display()))?;
-    let name = object.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".bpf.o")).unwrap_or("obj");
+    let name = child::object_name(object);
     let cname = CString::new(name).map_err(|e| e.to_string())?;
     let pin_c = CString::new(pin_root.to_string_lossy().as_bytes()).map_err(|e| e.to_string())?;
     libbpf::silence();
@@ -30,53 +31,18 @@ pub fn child(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> Res
         }
     }
     // The process's peak resident set, for the parent's memory column.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let peak = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).map(str::trim).unwrap_or("? kB");
-    println!("peak {peak}");
+    child::print_peak_rss();
     Ok(())
 }
 
-/// Peak RSS in KiB of a child process doing `rounds` loads (not under valgrind).
-fn peak_rss(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> Result<u64, String> {
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(&me)
-        .args(["loads", loader])
-        .arg(object)
-        .arg(rounds.to_string())
-        .arg(pin_root)
-        .output()
-        .map_err(|e| format!("{}: {e}", me.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("peak "))
-        .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
-        .ok_or_else(|| {
-            format!("{loader} {}: no peak RSS reported ({})", object.display(), String::from_utf8_lossy(&out.stderr))
-        })
+/// The child's arguments for `rounds` loads.
+fn loads(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> [OsString; 5] {
+    ["loads".into(), loader.into(), object.into(), rounds.to_string().into(), pin_root.into()]
 }
 
 /// User-space instructions of `rounds` loads in a child under callgrind.
 fn count(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> Result<u64, String> {
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new("valgrind")
-        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
-        .arg(&me)
-        .args(["loads", loader])
-        .arg(object)
-        .arg(rounds.to_string())
-        .arg(pin_root)
-        .output()
-        .map_err(|e| format!("valgrind: {e}"))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(format!("{loader} {} x{rounds} under callgrind failed:\n{stderr}", object.display()));
-    }
-    stderr
-        .lines()
-        .find_map(|l| l.split("Collected :").nth(1))
-        .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| format!("no instruction count in callgrind's output:\n{stderr}"))
+    child::instructions(&loads(loader, object, rounds, pin_root)).map(|(n, _)| n)
 }
 
 /// Whether valgrind can be run.
@@ -115,7 +81,7 @@ pub fn table(objects: &[(String, std::path::PathBuf)], extra: usize, pin_root: &
             _ => "-".into(),
         };
         cells.push(ratio);
-        let rss = |loader| peak_rss(loader, path, 1 + extra, pin_root);
+        let rss = |loader| child::peak_rss(&loads(loader, path, 1 + extra, pin_root));
         cells.push(format!("{} / {} KiB", rss("bpfkit")?, rss("libbpf")?));
         table.row(cells);
     }

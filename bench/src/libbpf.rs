@@ -99,13 +99,24 @@ pub struct LibbpfObject {
 impl LibbpfObject {
     /// `bpf_object__open_mem` with the object name set (as libbpf would derive it from a path).
     pub fn open_mem(bytes: &[u8], name: &CStr) -> Result<Self, String> {
+        Self::open_with(bytes, name, |_| {})
+    }
+
+    /// `bpf_object__open_mem` with the object name set and whatever else `configure` sets in
+    /// the options (pointers it stores must outlive the call; libbpf copies what it keeps).
+    fn open_with(
+        bytes: &[u8],
+        name: &CStr,
+        configure: impl FnOnce(&mut libbpf_sys::bpf_object_open_opts),
+    ) -> Result<Self, String> {
         // SAFETY: a zeroed opts struct is libbpf's documented default; `sz` tells it the size.
         let mut opts: libbpf_sys::bpf_object_open_opts = unsafe { std::mem::zeroed() };
         opts.sz = std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as libbpf_sys::size_t;
         opts.object_name = name.as_ptr();
+        configure(&mut opts);
         // SAFETY: `bytes` is valid for reads of its length during the call; libbpf copies what
-        // it keeps (it duplicates the buffer for in-memory objects). `opts` and `name` outlive
-        // the call.
+        // it keeps (it duplicates the buffer for in-memory objects, strdup()s the strings the
+        // options point to). `opts`, `name` and those strings outlive the call.
         let ptr = unsafe {
             libbpf_sys::bpf_object__open_mem(bytes.as_ptr().cast::<c_void>(), bytes.len() as libbpf_sys::size_t, &opts)
         };
@@ -156,19 +167,7 @@ impl LibbpfObject {
     /// `bpf_object__open_mem` with a pin root for `LIBBPF_PIN_BY_NAME` maps, then
     /// `bpf_object__load`: what a libbpf application does to get an object into the kernel.
     pub fn open_and_load(bytes: &[u8], name: &CStr, pin_root: &CStr) -> Result<Self, String> {
-        // SAFETY: a zeroed opts struct is libbpf's documented default; `sz` tells it the size.
-        let mut opts: libbpf_sys::bpf_object_open_opts = unsafe { std::mem::zeroed() };
-        opts.sz = std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as libbpf_sys::size_t;
-        opts.object_name = name.as_ptr();
-        opts.pin_root_path = pin_root.as_ptr();
-        // SAFETY: as in `open_mem`; `pin_root` outlives the call (libbpf copies the path).
-        let ptr = unsafe {
-            libbpf_sys::bpf_object__open_mem(bytes.as_ptr().cast::<c_void>(), bytes.len() as libbpf_sys::size_t, &opts)
-        };
-        let obj = match NonNull::new(ptr) {
-            Some(ptr) => LibbpfObject { ptr },
-            None => return Err(format!("libbpf bpf_object__open_mem failed: {}", std::io::Error::last_os_error())),
-        };
+        let obj = Self::open_with(bytes, name, |opts| opts.pin_root_path = pin_root.as_ptr())?;
         // SAFETY: a live object we own; libbpf loads it in place.
         let err = unsafe { libbpf_sys::bpf_object__load(obj.ptr.as_ptr()) };
         if err != 0 {
@@ -176,26 +175,12 @@ impl LibbpfObject {
         }
         Ok(obj)
     }
-}
 
-impl LibbpfObject {
     /// `bpf_object__open_mem` with `btf_custom_path` (the BTF CO-RE relocates against), then
     /// `bpf_object__prepare`: everything a load does short of loading the programs (CO-RE and
     /// extern relocation, and also the object's BTF loaded and its maps created).
     pub fn open_and_prepare(bytes: &[u8], name: &CStr, btf_path: &CStr) -> Result<Self, String> {
-        // SAFETY: a zeroed opts struct is libbpf's documented default; `sz` tells it the size.
-        let mut opts: libbpf_sys::bpf_object_open_opts = unsafe { std::mem::zeroed() };
-        opts.sz = std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as libbpf_sys::size_t;
-        opts.object_name = name.as_ptr();
-        opts.btf_custom_path = btf_path.as_ptr();
-        // SAFETY: as in `open_mem`; `btf_path` outlives the call (libbpf copies the path).
-        let ptr = unsafe {
-            libbpf_sys::bpf_object__open_mem(bytes.as_ptr().cast::<c_void>(), bytes.len() as libbpf_sys::size_t, &opts)
-        };
-        let obj = match NonNull::new(ptr) {
-            Some(ptr) => LibbpfObject { ptr },
-            None => return Err(format!("libbpf bpf_object__open_mem failed: {}", std::io::Error::last_os_error())),
-        };
+        let obj = Self::open_with(bytes, name, |opts| opts.btf_custom_path = btf_path.as_ptr())?;
         // SAFETY: a live object we own; libbpf prepares it in place.
         let err = unsafe { libbpf_sys::bpf_object__prepare(obj.ptr.as_ptr()) };
         if err != 0 {

@@ -18,6 +18,7 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod child;
 mod corpus;
 mod instructions;
 #[allow(unsafe_code)] // The FFI to libbpf: the only unsafe code of the benchmark.

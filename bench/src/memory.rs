@@ -48,19 +48,26 @@ pub fn child(parser: &str, path: &Path) -> Result<(), String> {
         return child_modules(parser, path);
     }
     let bytes = crate::corpus::load(path, "mem")?.bytes;
+    report_peak(|| {
+        Ok(match parser {
+            "bpfkit" => Box::new(bpfkit_btf::Btf::parse(bytes).map_err(|e| format!("bpfkit: {e}"))?),
+            "libbpf" => Box::new(crate::libbpf::LibbpfBtf::parse(bytes)?),
+            "aya-obj" => Box::new(crate::suite::aya_parse(bytes)?),
+            other => return Err(format!("unknown parser {other} (one of {})", PARSERS.join(", "))),
+        })
+    })
+}
+
+/// In the child, once the input is in memory: resets the peak, runs `parse` and keeps what it
+/// made alive, and prints `<peak increase KiB> <process peak KiB>`.
+fn report_peak(parse: impl FnOnce() -> Result<Box<dyn std::any::Any>, String>) -> Result<(), String> {
     // Without a working reset (checked by the parent), the baseline is the peak so far.
     let _ = std::fs::write(CLEAR_REFS, "5");
     let baseline = status_kib("VmHWM")?;
-    let kept: Box<dyn std::any::Any> = match parser {
-        "bpfkit" => Box::new(bpfkit_btf::Btf::parse(bytes).map_err(|e| format!("bpfkit: {e}"))?),
-        "libbpf" => Box::new(crate::libbpf::LibbpfBtf::parse(bytes)?),
-        "aya-obj" => Box::new(crate::suite::aya_parse(bytes)?),
-        other => return Err(format!("unknown parser {other} (one of {})", PARSERS.join(", "))),
-    };
+    let kept = parse()?;
     let peak = status_kib("VmHWM")?;
     std::hint::black_box(&kept);
     println!("{} {peak}", peak.saturating_sub(baseline));
-    drop(kept);
     Ok(())
 }
 
@@ -71,27 +78,23 @@ fn child_modules(parser: &str, dir: &Path) -> Result<(), String> {
         .iter()
         .map(|p| crate::corpus::load(p, "module").map(|b| b.bytes))
         .collect::<Result<Vec<_>, _>>()?;
-    let _ = std::fs::write(CLEAR_REFS, "5");
-    let baseline = status_kib("VmHWM")?;
-    let kept: Box<dyn std::any::Any> = match parser {
-        "bpfkit" => {
-            let base = std::sync::Arc::new(bpfkit_btf::Btf::parse(base).map_err(|e| format!("bpfkit: {e}"))?);
-            let split = modules.iter().map(|m| bpfkit_btf::Btf::parse_split(*m, base.clone()));
-            Box::new(split.collect::<Result<Vec<_>, _>>().map_err(|e| format!("bpfkit: {e}"))?)
-        }
-        "libbpf" => {
-            // The splits borrow their base: both are leaked for the child's short life.
-            let base: &'static crate::libbpf::LibbpfBtf<'static> =
-                Box::leak(Box::new(crate::libbpf::LibbpfBtf::parse(base)?));
-            let split = modules.iter().map(|m| crate::libbpf::LibbpfBtf::parse_split(m, base));
-            Box::new(split.collect::<Result<Vec<_>, _>>()?)
-        }
-        other => return Err(format!("{other} has no split BTF")),
-    };
-    let peak = status_kib("VmHWM")?;
-    std::hint::black_box(&kept);
-    println!("{} {peak}", peak.saturating_sub(baseline));
-    Ok(())
+    report_peak(|| {
+        Ok(match parser {
+            "bpfkit" => {
+                let base = std::sync::Arc::new(bpfkit_btf::Btf::parse(base).map_err(|e| format!("bpfkit: {e}"))?);
+                let split = modules.iter().map(|m| bpfkit_btf::Btf::parse_split(*m, base.clone()));
+                Box::new(split.collect::<Result<Vec<_>, _>>().map_err(|e| format!("bpfkit: {e}"))?)
+            }
+            "libbpf" => {
+                // The splits borrow their base: both are leaked for the child's short life.
+                let base: &'static crate::libbpf::LibbpfBtf<'static> =
+                    Box::leak(Box::new(crate::libbpf::LibbpfBtf::parse(base)?));
+                let split = modules.iter().map(|m| crate::libbpf::LibbpfBtf::parse_split(m, base));
+                Box::new(split.collect::<Result<Vec<_>, _>>()?)
+            }
+            other => return Err(format!("{other} has no split BTF")),
+        })
+    })
 }
 
 struct Usage {

@@ -11,34 +11,21 @@
 //!
 //! Extern relocation (kfuncs against the running kernel's BTF) is in (g) and (h): `tcp_cc`.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsString};
 use std::path::Path;
-use std::process::Command;
-use std::sync::Arc;
 
 use bpfkit_btf::Btf;
-use bpfkit_obj::core::{self, CandidateCache, CoreTarget, ModuleTarget};
+use bpfkit_obj::core::{self, CandidateCache};
 
+use crate::child;
 use crate::libbpf::{self, LibbpfObject};
 use crate::table::Table;
-
-/// A vmlinux BTF as the relocation target, without modules.
-struct Vmlinux(Arc<Btf>);
-
-impl CoreTarget for Vmlinux {
-    fn vmlinux(&self) -> &Btf {
-        &self.0
-    }
-
-    fn modules(&self) -> Result<Vec<ModuleTarget>, String> {
-        Ok(Vec::new())
-    }
-}
 
 /// One bpfkit run: the number of relocations applied.
 fn bpfkit_run(name: &str, bytes: &[u8], btf: &Path) -> Result<usize, String> {
     let object = bpfkit_obj::Object::parse(name, bytes).map_err(|e| e.to_string())?;
-    let target = Vmlinux(Arc::new(Btf::open(btf, None).map_err(|e| e.to_string())?));
+    // The BTF file alone is the target: no modules.
+    let target = Btf::open(btf, None).map_err(|e| e.to_string())?;
     let local = object.btf.as_deref().ok_or("the object has no BTF")?;
     let mut cache = CandidateCache::new();
     let mut applied = 0;
@@ -51,7 +38,7 @@ fn bpfkit_run(name: &str, bytes: &[u8], btf: &Path) -> Result<usize, String> {
 /// The child (under callgrind): `rounds` runs of `loader` on `object` against `btf`.
 pub fn child(loader: &str, object: &Path, btf: &Path, rounds: usize) -> Result<(), String> {
     let bytes = std::fs::read(object).map_err(|e| format!("{}: {e}", object.display()))?;
-    let name = object.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".bpf.o")).unwrap_or("obj");
+    let name = child::object_name(object);
     let cname = CString::new(name).map_err(|e| e.to_string())?;
     let cbtf = CString::new(btf.to_string_lossy().as_bytes()).map_err(|e| e.to_string())?;
     libbpf::silence();
@@ -66,52 +53,13 @@ pub fn child(loader: &str, object: &Path, btf: &Path, rounds: usize) -> Result<(
         }
     }
     // The process's peak resident set, for the parent's memory column.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let peak = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).map(str::trim).unwrap_or("? kB");
-    println!("peak {peak}");
+    child::print_peak_rss();
     Ok(())
 }
 
-/// Peak RSS in KiB of a child doing `rounds` runs (not under valgrind).
-fn peak_rss(loader: &str, object: &Path, btf: &Path, rounds: usize) -> Result<u64, String> {
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(&me)
-        .args(["relocate", loader])
-        .arg(object)
-        .arg(btf)
-        .arg(rounds.to_string())
-        .output()
-        .map_err(|e| format!("{}: {e}", me.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("peak "))
-        .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
-        .ok_or_else(|| format!("{loader}: no peak RSS reported ({})", String::from_utf8_lossy(&out.stderr)))
-}
-
-/// User-space instructions of `rounds` runs in a child under callgrind, and what it printed.
-fn count(loader: &str, object: &Path, btf: &Path, rounds: usize) -> Result<(u64, String), String> {
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new("valgrind")
-        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
-        .arg(&me)
-        .args(["relocate", loader])
-        .arg(object)
-        .arg(btf)
-        .arg(rounds.to_string())
-        .output()
-        .map_err(|e| format!("valgrind: {e}"))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(format!("{loader} relocation x{rounds} under callgrind failed:\n{stderr}"));
-    }
-    let n = stderr
-        .lines()
-        .find_map(|l| l.split("Collected :").nth(1))
-        .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| format!("no instruction count in callgrind's output:\n{stderr}"))?;
-    Ok((n, String::from_utf8_lossy(&out.stdout).into_owned()))
+/// The child's arguments for `rounds` runs.
+fn runs(loader: &str, object: &Path, btf: &Path, rounds: usize) -> [OsString; 5] {
+    ["relocate".into(), loader.into(), object.into(), btf.into(), rounds.to_string().into()]
 }
 
 /// (i) as a table: `object` against each `(label, BTF file)`, `extra` further runs per cell.
@@ -125,8 +73,8 @@ pub fn table(object: &Path, targets: &[(String, &Path)], extra: usize) -> Result
         let mut per_run = Vec::new();
         let mut relocations = String::from("?");
         for loader in ["bpfkit", "libbpf"] {
-            let (one, printed) = count(loader, object, btf, 1)?;
-            let (more, _) = count(loader, object, btf, 1 + extra)?;
+            let (one, printed) = child::instructions(&runs(loader, object, btf, 1))?;
+            let (more, _) = child::instructions(&runs(loader, object, btf, 1 + extra))?;
             per_run.push(more.saturating_sub(one) / extra as u64);
             if let Some(n) = printed.lines().find_map(|l| l.strip_prefix("relocations ")) {
                 relocations = n.to_owned();
@@ -138,8 +86,8 @@ pub fn table(object: &Path, targets: &[(String, &Path)], extra: usize) -> Result
         };
         let rss = format!(
             "{} / {} KiB",
-            peak_rss("bpfkit", object, btf, 1 + extra)?,
-            peak_rss("libbpf", object, btf, 1 + extra)?
+            child::peak_rss(&runs("bpfkit", object, btf, 1 + extra))?,
+            child::peak_rss(&runs("libbpf", object, btf, 1 + extra))?
         );
         table.row(vec![label.clone(), relocations, mega(per_run[0]), mega(per_run[1]), ratio, rss]);
     }

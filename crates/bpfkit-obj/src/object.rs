@@ -178,6 +178,11 @@ impl Object {
     }
 }
 
+/// A section or symbol name as text (names are ASCII identifiers in practice).
+fn elf_name(bytes: object::Result<&[u8]>) -> std::result::Result<&str, String> {
+    bytes.map_err(|e| e.to_string()).and_then(|n| bpfkit_btf::identifier_str(n).map_err(|e| e.to_string()))
+}
+
 /// libbpf's object name: the file name up to its first `.`.
 fn object_name(file_name: &str) -> &str {
     file_name.split('.').next().filter(|n| !n.is_empty()).unwrap_or(file_name)
@@ -228,10 +233,7 @@ impl<'d> Parser<'d> {
         self.roles.reserve(count);
         for section in self.file.sections() {
             let index = section.index().0;
-            let name = section
-                .name_bytes()
-                .map_err(|e| e.to_string())
-                .and_then(|n| bpfkit_btf::identifier_str(n).map_err(|e| e.to_string()))
+            let name = elf_name(section.name_bytes())
                 .map_err(|e| ObjError::section(&format!("#{index}"), format!("unreadable name: {e}")))?;
             let role = if section.kind() == SectionKind::Text {
                 Role::Code
@@ -262,10 +264,7 @@ impl<'d> Parser<'d> {
         self.syms.reserve(count);
         self.sym_index.reserve(count);
         for symbol in self.file.symbols() {
-            let name = symbol
-                .name_bytes()
-                .map_err(|e| e.to_string())
-                .and_then(|n| bpfkit_btf::identifier_str(n).map_err(|e| e.to_string()))
+            let name = elf_name(symbol.name_bytes())
                 .map_err(|e| ObjError::Elf(format!("symbol #{}: unreadable name: {e}", symbol.index().0)))?;
             let section = match symbol.section() {
                 SymbolSection::Section(i) => Some(i.0),
@@ -349,7 +348,6 @@ impl<'d> Parser<'d> {
             ),
             None => (DatasecFixes::default(), Vec::new()),
         };
-        drop(layouts);
         Ok(Object {
             name: name.to_owned(),
             endian: self.endian,
@@ -642,10 +640,7 @@ impl<'d> Parser<'d> {
         }
         // `.maps` and `license` layouts are needed for the BTF DATASEC fixups too (only sections
         // the BTF has a DATASEC for).
-        for (index, role) in self.roles.iter().enumerate() {
-            if !matches!(role, Role::Maps | Role::StructOps { .. } | Role::Other) {
-                continue;
-            }
+        for index in self.sections_with(|r| matches!(r, Role::Maps | Role::StructOps { .. } | Role::Other)) {
             let name = self.section_name(index);
             if !datasecs.contains(name) || layouts.contains(name) {
                 continue;

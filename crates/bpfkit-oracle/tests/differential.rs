@@ -7,24 +7,11 @@
 //! Needs root (libbpf's prepare probes the kernel); skipped with the reason otherwise.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use bpfkit_btf::Btf;
-use bpfkit_obj::core::{self, CandidateCache, CoreTarget, ModuleTarget};
+use bpfkit_obj::core::{self, CandidateCache};
 use bpfkit_obj::{Insn, Object};
 use bpfkit_testkit::{cache, skip};
-
-/// A kernel BTF file as the only target (no modules), like libbpf's `btf_custom_path`.
-struct FileTarget(Arc<Btf>);
-
-impl CoreTarget for FileTarget {
-    fn vmlinux(&self) -> &Btf {
-        &self.0
-    }
-    fn modules(&self) -> Result<Vec<ModuleTarget>, String> {
-        Ok(Vec::new())
-    }
-}
 
 fn targets() -> Vec<(String, PathBuf)> {
     let mut out = vec![("host".to_owned(), PathBuf::from("/sys/kernel/btf/vmlinux"))];
@@ -72,7 +59,8 @@ fn hex(i: &Insn) -> String {
 /// Compares one object against one target; returns (relocations compared, differences).
 fn compare(stem: &str, bytes: &[u8], label: &str, path: &Path) -> (usize, Vec<String>) {
     let libbpf = bpfkit_oracle::relocate_full(bytes, stem, path).unwrap_or_else(|e| panic!("{stem} on {label}: {e}"));
-    let target = FileTarget(Arc::new(Btf::open(path, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()))));
+    // A BTF file is the only target (no modules), like libbpf's `btf_custom_path`.
+    let target = Btf::open(path, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut obj = Object::parse(stem, bytes).unwrap();
     let local = obj.btf.clone().expect("object BTF");
     let mut cache = CandidateCache::new();

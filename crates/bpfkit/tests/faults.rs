@@ -52,7 +52,7 @@ impl Snapshot {
         loop {
             let now = Snapshot::take();
             let mut left = Vec::new();
-            left.extend(self.fds.opened_since().into_iter().map(|fd| format!("fd {fd}")));
+            left.extend(self.fds.opened_in(&now.fds).into_iter().map(|fd| format!("fd {fd}")));
             for (what, before, after) in [
                 ("map", &self.maps, &now.maps),
                 ("program", &self.progs, &now.progs),

@@ -21,6 +21,18 @@ pub trait CoreTarget {
     fn modules(&self) -> Result<Vec<ModuleTarget>, String>;
 }
 
+/// A BTF blob on its own as the target (a vmlinux BTF file, as with libbpf's
+/// `btf_custom_path`): no module BTF to search.
+impl CoreTarget for Btf {
+    fn vmlinux(&self) -> &Btf {
+        self
+    }
+
+    fn modules(&self) -> Result<Vec<ModuleTarget>, String> {
+        Ok(Vec::new())
+    }
+}
+
 /// A module's BTF as a relocation target.
 #[derive(Debug, Clone)]
 pub struct ModuleTarget {

@@ -91,9 +91,14 @@ impl FdSnapshot {
         }
     }
 
+    /// The fds open at `later` that were not open at `self`.
+    pub fn opened_in(&self, later: &FdSnapshot) -> Vec<String> {
+        later.0.difference(&self.0).map(|(fd, target)| format!("{fd} -> {target}")).collect()
+    }
+
     /// The fds open now that were not open at `self`, without waiting.
-    pub fn opened_since(&self) -> Vec<String> {
-        open_fds().0.difference(&self.0).map(|(fd, target)| format!("{fd} -> {target}")).collect()
+    fn opened_since(&self) -> Vec<String> {
+        self.opened_in(&open_fds())
     }
 
     /// How many fds the snapshot holds.

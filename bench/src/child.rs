@@ -1,0 +1,57 @@
+//! Measurements in a child process: this binary re-run with a hidden subcommand (`loads`,
+//! `relocate`), under callgrind for instruction counts ((h), (i)) or alone for its peak RSS.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Command;
+
+/// The object name libbpf derives from a path: the file name without `.bpf.o`.
+pub fn object_name(object: &Path) -> &str {
+    object.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".bpf.o")).unwrap_or("obj")
+}
+
+/// In the child: prints the process's peak resident set (`peak <VmHWM>`), for
+/// [`peak_rss`] to read.
+pub fn print_peak_rss() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).map(str::trim).unwrap_or("? kB");
+    println!("peak {peak}");
+}
+
+/// Peak RSS in KiB of this binary run with `args` (not under valgrind).
+pub fn peak_rss<S: AsRef<OsStr>>(args: &[S]) -> Result<u64, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(&me).args(args).output().map_err(|e| format!("{}: {e}", me.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("peak "))
+        .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
+        .ok_or_else(|| format!("{}: no peak RSS reported ({})", describe(args), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// User-space instructions of this binary run with `args` under callgrind, and what it printed.
+pub fn instructions<S: AsRef<OsStr>>(args: &[S]) -> Result<(u64, String), String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(&me)
+        .args(args)
+        .output()
+        .map_err(|e| format!("valgrind: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("{} under callgrind failed:\n{stderr}", describe(args)));
+    }
+    let n = stderr
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("no instruction count in callgrind's output:\n{stderr}"))?;
+    Ok((n, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+/// `args` joined, for error messages.
+fn describe<S: AsRef<OsStr>>(args: &[S]) -> String {
+    args.iter().map(|a| a.as_ref().to_string_lossy()).collect::<Vec<_>>().join(" ")
+}
