@@ -45,9 +45,9 @@ pub(crate) struct Flavours {
 }
 
 struct Found {
-    /// The own strings that contain `___`, as ranges of offsets in the blob's string space,
-    /// ascending: a name pointing anywhere into one (names may start inside a string) may
-    /// carry a flavour, and only those are checked.
+    /// The own strings that hold a flavour separator, as ranges of offsets in the blob's
+    /// string space, ascending: a name pointing anywhere into one (names may start inside a
+    /// string) may carry a flavour, and only those are checked.
     strings: Box<[(u32, u32)]>,
     /// Own types whose name carries a flavour, in id order.
     types: Box<[TypeId]>,
@@ -73,15 +73,19 @@ impl Btf {
             let types = if strings.is_empty() && bases.iter().all(|s| s.is_empty()) {
                 Box::default()
             } else {
-                (0..self.own_type_count() as u32)
-                    .filter_map(|i| {
-                        let ty = self.type_by_id(self.first_id() + i).ok()?;
-                        let off = ty.name_offset();
-                        if !within(&strings, off) && !bases.iter().any(|b| within(b, off)) {
-                            return None;
-                        }
-                        let name = ty.name().ok()?;
-                        (essential_name(name).len() != name.len()).then_some(ty.id())
+                // Every own record's name offset (its first word), read straight from the type
+                // section: only the few names inside a listed string are looked at further.
+                let (section, endian, first) = (self.own_type_section(), self.endian(), self.first_id());
+                self.own_offsets()
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &at)| {
+                        let off = endian.read_u32(section, at as usize);
+                        within(&strings, off) || bases.iter().any(|b| within(b, off))
+                    })
+                    .filter_map(|(i, _)| {
+                        let name = self.type_by_id(first + i as u32).and_then(|t| t.name()).ok()?;
+                        (essential_name(name).len() != name.len()).then_some(first + i as u32)
                     })
                     .collect()
             };
@@ -89,12 +93,18 @@ impl Btf {
         })
     }
 
-    /// The own strings containing `___`, as ascending offset ranges (NUL excluded).
+    /// The own strings holding a flavour separator (`___` with something other than `_` on both
+    /// sides), as ascending offset ranges (NUL excluded). A run of four or more `_` is no
+    /// separator, and the search finds such a run's first three.
     fn strings_with_separators(&self) -> Box<[(u32, u32)]> {
         let strings = self.own_strings();
         let first = self.first_string_offset() as usize;
         let mut out: Vec<(u32, u32)> = Vec::new();
+        let name_byte = |b: Option<&u8>| b.is_some_and(|&b| b != 0 && b != b'_');
         for at in memchr::memmem::find_iter(strings, b"___") {
+            if !(at > 0 && name_byte(strings.get(at - 1)) && name_byte(strings.get(at + 3))) {
+                continue;
+            }
             if out.last().is_some_and(|&(_, end)| end as usize > at + first) {
                 continue; // another `___` in a string already listed
             }
@@ -117,6 +127,7 @@ mod tests {
         let int = b.add_int("int", 4, IntEncoding::SIGNED);
         let whole = b.add_string("ab_x___y");
         let plain = b.add_typedef("plain___", int); // `___` at the end: no flavour
+        let four = b.add_typedef("a____b", int); // four `_`: no separator
         let mut named = |off: u32| {
             let id = b.add_typedef("", int);
             if let Some(r) = b.record_mut(id) {
@@ -128,7 +139,7 @@ mod tests {
         let btf = Btf::parse(b.encode().unwrap()).unwrap();
         // "ab_x___y" and "x___y" are flavoured; "y" and "__y" ("___" without a non-`_` before) are not.
         assert_eq!(btf.flavoured_types(), &[ab_x, x]);
-        assert!(![plain, y, inner].iter().any(|id| btf.flavoured_types().contains(id)));
+        assert!(![plain, four, y, inner].iter().any(|id| btf.flavoured_types().contains(id)));
     }
 
     #[test]

@@ -39,9 +39,13 @@ fn check(btf: &Btf, what: &str) -> Checked {
         }
     };
     let mut record_bytes = 0usize;
+    let mut flavoured = Vec::new();
     for ty in btf.types() {
         let id = ty.id();
         c.types += 1;
+        if ty.name().is_ok_and(|n| bpfkit_btf::essential_name(n) != n) {
+            flavoured.push(id);
+        }
         *c.by_kind.entry(ty.kind().to_string()).or_default() += 1;
         assert_eq!(btf.kind_of(id), Some(ty.kind()), "{what}: kind_of([{id}])");
         record_bytes += ty.record().len();
@@ -73,6 +77,7 @@ fn check(btf: &Btf, what: &str) -> Checked {
             _ => {}
         }
     }
+    assert_eq!(btf.flavoured_types(), flavoured.as_slice(), "{what}: flavoured types");
     assert_eq!(c.types, btf.own_type_count(), "{what}: type count");
     assert_eq!(btf.type_count() as usize, btf.first_id() as usize + c.types, "{what}: id range");
     assert_eq!(c.by_kind.values().sum::<usize>(), c.types, "{what}: counts by kind");
