@@ -14,7 +14,9 @@
  *   lru[key] = value, pinned[0] = value, inner_a[0] = value (through
  *   outer[0]), a struct event { key, value, scaled } is emitted on `events`,
  *   runs (.bss) += 1, last_scaled (.data.stats) = scaled, and the program
- *   returns scaled = value * scale (rodata, default 3) + bias (.data, 7).
+ *   returns scaled = value * scale (rodata, default 3) + bias (.data, 7);
+ *   it also writes the number of runs so far into args->pad, which the
+ *   kernel copies back to the caller's context (syscall programs only).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -154,5 +156,6 @@ int exercise(struct exercise_args *args)
 	bpf_ringbuf_submit(e, 0);
 
 	runs++;
+	args->pad = runs;
 	return scaled_value(value);
 }

@@ -1,29 +1,48 @@
-//! The object's BTF as the kernel will accept it. clang leaves DATASEC sizes and variable offsets
-//! at 0 in object files (the linker would fill them in); the kernel checks both against the
-//! section, so they are set here from the ELF section sizes and symbol values, and each
-//! DATASEC's variables are ordered by offset as the kernel requires.
+//! The object's BTF as the kernel will accept it, completed as libbpf completes it at open:
+//!
+//! - clang leaves each DATASEC's size at 0 and the offsets of its *global* variables at 0 (the
+//!   linker would fill them in; static variables get their offsets from clang): the kernel
+//!   checks both against the section, so the size comes from the ELF section and each global
+//!   variable's offset from its ELF symbol. A DATASEC that already has a size was laid out by
+//!   the static linker (`bpftool gen object`) and keeps its offsets: a linked object has one
+//!   same-named static per source file (`____fmt` of every `bpf_printk`), so names cannot tell
+//!   them apart, and nothing here guesses between namesakes.
+//! - Globals and `.text` functions with hidden or internal ELF visibility (`__hidden`) are
+//!   static to the kernel: a hidden function is verified with its caller's context (so it may
+//!   return a pointer), and a hidden variable does not make its section memory-mappable.
+//! - Each DATASEC's variables are ordered by offset, as the kernel requires.
 
 use std::ops::Range;
 
-use bpfkit_btf::{Btf, BtfBuilder, RecordData, TypeDetails, TypeId, VarSecinfo};
+use bpfkit_btf::{Btf, BtfBuilder, RecordData, TypeDetails, TypeId, VarSecinfo, linkage};
 
 use crate::datasecs::Datasecs;
 use crate::error::{ObjError, Result};
 use crate::object::Object;
 
-/// Sections' sizes and their named symbols' offsets, from the ELF file (while parsing): one
-/// table for all sections, each section a run of it.
+/// A named symbol of a section, as the DATASEC fix-ups need it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LayoutSymbol<'a> {
+    pub name: &'a str,
+    pub offset: u64,
+    /// Global or weak binding (only such symbols give global variables their offsets).
+    pub global: bool,
+    /// Hidden or internal visibility.
+    pub hidden: bool,
+}
+
+/// Sections' sizes and their named symbols, from the ELF file (while parsing): one table for
+/// all sections, each section a run of it.
 #[derive(Default)]
 pub(crate) struct SectionLayouts<'a> {
     /// Section name, size, and its run of `symbols`.
     sections: Vec<(&'a str, u64, Range<usize>)>,
-    /// Symbol name and offset.
-    symbols: Vec<(&'a str, u64)>,
+    symbols: Vec<LayoutSymbol<'a>>,
 }
 
 impl<'a> SectionLayouts<'a> {
-    /// Adds section `name` of `size` bytes with `symbols` (name, offset).
-    pub fn add(&mut self, name: &'a str, size: u64, symbols: impl Iterator<Item = (&'a str, u64)>) {
+    /// Adds section `name` of `size` bytes with its named `symbols`.
+    pub fn add(&mut self, name: &'a str, size: u64, symbols: impl Iterator<Item = LayoutSymbol<'a>>) {
         let start = self.symbols.len();
         self.symbols.extend(symbols);
         self.sections.push((name, size, start..self.symbols.len()));
@@ -35,55 +54,84 @@ impl<'a> SectionLayouts<'a> {
     }
 }
 
-/// DATASECs as the kernel checks them: the size of each one's section and its variables'
-/// offsets in it, ordered by offset.
+/// What the kernel's copy of the BTF changes: each DATASEC's size and its variables' offsets
+/// (ordered by offset), and the VARs and FUNCs that become static.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct DatasecFixes {
+pub(crate) struct KernelBtfFixes {
     /// DATASEC id, size, and its run of `vars`.
     datasecs: Vec<(TypeId, u32, Range<usize>)>,
     vars: Vec<VarSecinfo>,
+    /// VARs and FUNCs whose linkage becomes static.
+    statics: Vec<TypeId>,
 }
 
-impl DatasecFixes {
+impl KernelBtfFixes {
     /// Each DATASEC's id, size and variables.
     fn iter(&self) -> impl Iterator<Item = (TypeId, u32, &[VarSecinfo])> {
         self.datasecs.iter().map(|(id, size, run)| (*id, *size, self.vars.get(run.clone()).unwrap_or_default()))
     }
 }
 
-/// The DATASECs of `btf` completed from the sections of `layouts`, found when the object is
-/// read (as libbpf does when it opens an object). DATASECs of sections the file does not have
-/// (`.ksyms`: externs) get none and stay as clang wrote them.
-pub(crate) fn datasec_fixes(
+/// The fixes for `btf`'s DATASECs from the sections of `layouts` (DATASECs of sections the file
+/// does not have, such as `.ksyms`, get none and stay as clang wrote them), and for the global
+/// `.text` functions named in `hidden_functions`.
+pub(crate) fn kernel_btf_fixes(
     btf: &Btf,
     datasecs: &Datasecs<'_>,
     layouts: &mut SectionLayouts<'_>,
-) -> Result<DatasecFixes> {
+    hidden_functions: &[&str],
+) -> Result<KernelBtfFixes> {
     let vars: usize = datasecs.iter().filter_map(|&(_, id)| btf.type_by_id(id).ok()).map(|t| t.vlen() as usize).sum();
-    let mut fixes =
-        DatasecFixes { datasecs: Vec::with_capacity(datasecs.iter().count()), vars: Vec::with_capacity(vars) };
+    let mut fixes = KernelBtfFixes {
+        datasecs: Vec::with_capacity(datasecs.iter().count()),
+        vars: Vec::with_capacity(vars),
+        statics: Vec::new(),
+    };
     for &(name, id) in datasecs.iter() {
-        let Some((_, size, run)) = layouts.sections.iter().find(|(n, _, _)| *n == name) else { continue };
+        let Some((_, section_size, run)) = layouts.sections.iter().find(|(n, _, _)| *n == name) else { continue };
         let symbols = layouts.symbols.get_mut(run.clone()).unwrap_or_default();
-        // By name, for the lookups below (stable: the lowest offset first among equal names).
-        symbols.sort_by_key(|&(name, _)| name);
-        let size = u32::try_from(*size).map_err(|_| ObjError::section(name, "too large for BTF"))?;
+        // Global symbols by name first, for the lookups below.
+        symbols.sort_by(|a, b| (!a.global, a.name).cmp(&(!b.global, b.name)));
+        let globals = &symbols[..symbols.partition_point(|s| s.global)];
         let ty = btf.type_by_id(id).map_err(ObjError::Btf)?;
         let TypeDetails::Datasec(vars) = ty.details() else { continue };
+        // Laid out by the static linker already: its offsets stand.
+        let laid_out = ty.size().unwrap_or(0) != 0;
+        let size = match ty.size() {
+            Some(size) if size != 0 => size,
+            _ => u32::try_from(*section_size).map_err(|_| ObjError::section(name, "too large for BTF"))?,
+        };
         let start = fixes.vars.len();
         for mut var in vars {
-            let var_name = btf.type_by_id(var.ty).and_then(|t| t.name()).map_err(ObjError::Btf)?;
-            // The first of the symbols so named.
-            let at = symbols.partition_point(|&(name, _)| name < var_name);
-            let Some(&(_, offset)) = symbols.get(at).filter(|(name, _)| *name == var_name) else {
-                return Err(ObjError::Symbol {
-                    symbol: var_name.to_owned(),
-                    section: name.to_owned(),
-                    why: "declared in the section's BTF DATASEC but not in the ELF symbol table".into(),
-                });
+            let t = btf.type_by_id(var.ty).map_err(ObjError::Btf)?;
+            let var_name = t.name().map_err(ObjError::Btf)?;
+            let TypeDetails::Var { linkage: declared, .. } = t.details() else {
+                return Err(ObjError::section(name, format!("DATASEC entry [{}] is not a VAR", var.ty)));
             };
-            var.offset =
-                u32::try_from(offset).map_err(|_| ObjError::section(name, format!("{var_name} offset too large")))?;
+            if declared != linkage::STATIC {
+                let at = globals.partition_point(|s| s.name < var_name);
+                let Some(sym) = globals.get(at).filter(|s| s.name == var_name) else {
+                    return Err(ObjError::Symbol {
+                        symbol: var_name.to_owned(),
+                        section: name.to_owned(),
+                        why: "a global in the section's BTF DATASEC without a global ELF symbol".into(),
+                    });
+                };
+                if globals.get(at + 1).is_some_and(|s| s.name == var_name) {
+                    return Err(ObjError::Symbol {
+                        symbol: var_name.to_owned(),
+                        section: name.to_owned(),
+                        why: "two global ELF symbols of this name".into(),
+                    });
+                }
+                if !laid_out {
+                    var.offset = u32::try_from(sym.offset)
+                        .map_err(|_| ObjError::section(name, format!("{var_name} offset too large")))?;
+                }
+                if sym.hidden && declared == linkage::GLOBAL {
+                    fixes.statics.push(var.ty);
+                }
+            }
             if var.offset.checked_add(var.size).is_none_or(|end| end > size) {
                 return Err(ObjError::Symbol {
                     symbol: var_name.to_owned(),
@@ -95,6 +143,16 @@ pub(crate) fn datasec_fixes(
         }
         fixes.vars[start..].sort_by_key(|v| v.offset);
         fixes.datasecs.push((id, size, start..fixes.vars.len()));
+    }
+    for name in hidden_functions {
+        // The object's one global FUNC of that name (libbpf takes the first).
+        let func = btf.own_ids_of_kind(bpfkit_btf::Kind::Func).find(|&id| {
+            btf.type_by_id(id).is_ok_and(|t| {
+                t.name().is_ok_and(|n| n == *name)
+                    && matches!(t.details(), TypeDetails::Func { linkage: linkage::GLOBAL, .. })
+            })
+        });
+        fixes.statics.extend(func);
     }
     Ok(fixes)
 }
@@ -117,7 +175,7 @@ impl Object {
     fn patched(&self, btf: &Btf) -> Result<Vec<u8>> {
         let mut out = btf.raw_bytes().to_vec();
         let e = btf.endian();
-        for (id, size, vars) in self.datasec_fixes.iter() {
+        for (id, size, vars) in self.btf_fixes.iter() {
             let at = btf.record_offset(id);
             let mut put = |at: Option<usize>, v: u32| -> Result<()> {
                 let slot = at.and_then(|at| out.get_mut(at..at.checked_add(4)?));
@@ -134,15 +192,36 @@ impl Object {
                 put(var_at.map(|a| a + 8), v.size)?;
             }
         }
+        for &id in &self.btf_fixes.statics {
+            let t = btf.type_by_id(id).map_err(ObjError::Btf)?;
+            // A VAR's linkage is the word after its header; a FUNC's is its vlen, the low 16
+            // bits of the info word.
+            let (word_at, value) = match t.details() {
+                TypeDetails::Var { .. } => (12, linkage::STATIC),
+                TypeDetails::Func { .. } => (4, e.read_u32(t.record(), 4) & !0xffff | linkage::STATIC),
+                _ => continue,
+            };
+            let at = btf.record_offset(id).and_then(|at| at.checked_add(word_at));
+            let slot = at.and_then(|at| out.get_mut(at..at.checked_add(4)?));
+            let slot = slot.ok_or_else(|| ObjError::Invalid(format!("BTF type [{id}] lies outside the blob")))?;
+            slot.copy_from_slice(&e.u32_bytes(value));
+        }
         Ok(out)
     }
 
     /// The kernel's BTF decoded and encoded again, with the extern sections rewritten.
     fn reencoded(&self, btf: &Btf) -> Result<Vec<u8>> {
         let mut builder = BtfBuilder::from_btf(btf);
-        for (id, size, vars) in self.datasec_fixes.iter() {
+        for (id, size, vars) in self.btf_fixes.iter() {
             if let Some(record) = builder.record_mut(id) {
                 record.data = RecordData::Datasec { size, vars: vars.to_vec() };
+            }
+        }
+        for &id in &self.btf_fixes.statics {
+            if let Some(record) = builder.record_mut(id) {
+                if let RecordData::Var { linkage: l, .. } | RecordData::Func { linkage: l, .. } = &mut record.data {
+                    *l = linkage::STATIC;
+                }
             }
         }
         fix_extern_sections(btf, &self.extern_datasecs, &mut builder)?;
@@ -172,7 +251,7 @@ fn standard_layout(btf: &Btf) -> bool {
 /// `.kconfig` keeps the layout its map got. Only the kernel's copy changes: the object's own
 /// BTF, which relocations and extern resolution read, stays as clang wrote it.
 fn fix_extern_sections(btf: &Btf, sections: &[(&'static str, TypeId)], builder: &mut BtfBuilder) -> Result<()> {
-    use bpfkit_btf::{IntEncoding, linkage};
+    use bpfkit_btf::IntEncoding;
     for &(section, sec) in sections {
         let err = |e: bpfkit_btf::BtfError| ObjError::section(section, format!("BTF: {e}"));
         let TypeDetails::Datasec(vars) = btf.type_by_id(sec).map_err(err)?.details() else { continue };

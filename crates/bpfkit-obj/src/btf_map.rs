@@ -5,7 +5,10 @@
 //! - `__uint(name, N)` is `int (*name)[N]`: a pointer to an array of N elements;
 //! - `__type(name, T)` is `typeof(T) *name`: a pointer to T (the key or value type);
 //! - `__array(name, T)` is `typeof(T) *name[]`: a zero-length array of pointers to T, the inner
-//!   map's definition (map-in-map) or a function prototype (program array).
+//!   map's definition (map-in-map) or a function prototype (program array);
+//! - `__ulong(name, N)` is `enum { unique = N } name`: an ENUM (or ENUM64 for values above 32
+//!   bits) with exactly one enumerator, for 64-bit fields (`map_extra`: an arena's address, a
+//!   bloom filter's hash count).
 
 use bpfkit_btf::{Btf, TypeDetails, TypeId};
 
@@ -46,7 +49,8 @@ pub(crate) fn parse(btf: &Btf, map: &str, def_type: TypeId, inner_allowed: bool)
             "max_entries" => out.def.max_entries = uint(btf, member.ty).map_err(field)?,
             "map_flags" => out.def.map_flags = uint(btf, member.ty).map_err(field)?,
             "numa_node" => out.def.numa_node = uint(btf, member.ty).map_err(field)?,
-            "map_extra" => out.def.map_extra = uint(btf, member.ty).map_err(field)? as u64,
+            // The one 64-bit field: `__uint` or `__ulong`, as libbpf reads it.
+            "map_extra" => out.def.map_extra = ulong(btf, member.ty).map_err(field)?,
             "key_size" => key_size = Some(uint(btf, member.ty).map_err(field)?),
             "value_size" => value_size = Some(uint(btf, member.ty).map_err(field)?),
             "pinning" => {
@@ -124,6 +128,32 @@ fn uint(btf: &Btf, ty: TypeId) -> Result<u32, String> {
     match array.details() {
         TypeDetails::Array(info) => Ok(info.nelems),
         _ => Err(format!("points to a {:?}, not to an array (`__uint`)", array.kind())),
+    }
+}
+
+/// The N of `__uint(name, N)` or of `__ulong(name, N)` (a one-enumerator ENUM or ENUM64).
+fn ulong(btf: &Btf, ty: TypeId) -> Result<u64, String> {
+    let resolved = btf.resolve(ty).map_err(|e| e.to_string())?;
+    let t = btf.type_by_id(resolved).map_err(|e| e.to_string())?;
+    let one = |count: usize| {
+        if count == 1 {
+            Ok(())
+        } else {
+            Err(format!("`__ulong` is an enum with exactly one enumerator, this one has {count}"))
+        }
+    };
+    match t.details() {
+        TypeDetails::Ptr(_) => uint(btf, ty).map(u64::from),
+        // The value bits as stored: libbpf zero-extends a 32-bit enumerator.
+        TypeDetails::Enum(values) => {
+            one(values.len())?;
+            Ok(values.get(0).map_or(0, |e| u64::from(e.raw_value)))
+        }
+        TypeDetails::Enum64(values) => {
+            one(values.len())?;
+            Ok(values.get(0).map_or(0, |e| e.raw_value()))
+        }
+        _ => Err(format!("is a {:?}, neither `__uint` (a pointer to an array) nor `__ulong` (an enum)", t.kind())),
     }
 }
 

@@ -413,6 +413,21 @@ impl MapType {
     /// `BPF_MAP_TYPE_RHASH`.
     pub const RHASH: MapType = MapType(35);
 
+    /// Whether the kernel sizes maps of this type itself and requires `max_entries` 0: the
+    /// local storages (one value per socket, inode, task or cgroup) and the legacy cgroup
+    /// storages (one per attached program and cgroup).
+    pub fn is_kernel_sized(self) -> bool {
+        matches!(
+            self,
+            MapType::SK_STORAGE
+                | MapType::INODE_STORAGE
+                | MapType::TASK_STORAGE
+                | MapType::CGRP_STORAGE
+                | MapType::CGROUP_STORAGE_DEPRECATED
+                | MapType::PERCPU_CGROUP_STORAGE_DEPRECATED
+        )
+    }
+
     /// The UAPI name without its `BPF_MAP_TYPE_` prefix (`None` for numbers newer than this table).
     pub fn name(self) -> Option<&'static str> {
         Some(match self.0 {

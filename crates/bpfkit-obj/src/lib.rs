@@ -36,7 +36,9 @@ pub use error::{ObjError, Result};
 pub use externs::{Extern, ExternKind, KCONFIG_SECTION, KSYMS_SECTION};
 pub use insn::Insn;
 pub use kernel_types::{AttachType, MapType, ProgramType};
-pub use map::{BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, DataKind, Map, MapDef, MapKind, OpsFunc, Pinning, SlotInit};
+pub use map::{
+    BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, DataKind, Map, MapDef, MapKind, OpsFunc, Pinning, SlotInit, ring_buffer_size,
+};
 pub use object::{GlobalVar, Object};
 pub use program::{BoundInsns, Program};
 pub use reloc::{InsnReloc, RelocTarget};

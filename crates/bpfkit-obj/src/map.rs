@@ -37,6 +37,61 @@ pub struct MapDef {
     pub btf_value_type: Option<TypeId>,
 }
 
+impl MapDef {
+    /// What the kernel would refuse in this definition for sure, said before asking it; `None`
+    /// when it may be created. Checked at load, not at open: user space sizes maps in between
+    /// (libbpf's `bpf_map__set_max_entries`), so a `max_entries` of 0 in the object is fine
+    /// until then. A perf event array of size 0 is sized by the loader (one slot per CPU), and
+    /// storage maps must have 0 (see [`MapType::is_kernel_sized`]).
+    pub fn unloadable(&self) -> Option<String> {
+        let t = self.map_type;
+        if self.max_entries == 0 && !t.is_kernel_sized() && t != MapType::PERF_EVENT_ARRAY {
+            let article =
+                if t.name().is_some_and(|n| n.starts_with(['A', 'E', 'I', 'L', 'O', 'U'])) { "an" } else { "a" };
+            return Some(format!(
+                "max_entries is 0, and {article} {t} map needs a size: set it before load (`def.max_entries`)"
+            ));
+        }
+        if self.max_entries != 0 && t.is_kernel_sized() {
+            return Some(format!(
+                "max_entries is {}, but the kernel sizes {t} maps itself and requires 0",
+                self.max_entries
+            ));
+        }
+        let fixed_value = matches!(
+            t,
+            MapType::RINGBUF
+                | MapType::USER_RINGBUF
+                | MapType::ARENA
+                | MapType::STRUCT_OPS
+                | MapType::PERF_EVENT_ARRAY
+                | MapType::BLOOM_FILTER
+        );
+        if self.value_size == 0 && !fixed_value {
+            return Some(format!("value size is 0 for a {t} map"));
+        }
+        None
+    }
+}
+
+/// The size the kernel accepts for a ring buffer asked to hold `size` bytes: a power-of-two
+/// multiple of the page size, the smallest one not below `size` (as libbpf rounds it, so that
+/// `__uint(max_entries, 1000)` works). 0 stays 0 (an error to report), and a size no such
+/// multiple fits in 32 bits is returned unchanged for the kernel to refuse.
+pub fn ring_buffer_size(size: u32, page_size: u32) -> u32 {
+    if size == 0 || page_size == 0 {
+        return size;
+    }
+    if size % page_size == 0 && (size / page_size).is_power_of_two() {
+        return size;
+    }
+    let mut bytes = u64::from(page_size);
+    while bytes < u64::from(size) {
+        bytes *= 2;
+    }
+    u32::try_from(bytes).unwrap_or(size)
+}
+
 /// `__uint(pinning, ...)`: libbpf's `LIBBPF_PIN_NONE` and `LIBBPF_PIN_BY_NAME`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pinning {
@@ -166,7 +221,35 @@ fn sanitized(name: impl Iterator<Item = u8>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{data_map_kernel_name, sanitize_kernel_name};
+    use super::{MapDef, MapType, data_map_kernel_name, ring_buffer_size, sanitize_kernel_name};
+
+    #[test]
+    fn ring_buffers_round_up_to_a_power_of_two_multiple_of_the_page_size() {
+        assert_eq!(ring_buffer_size(1000, 4096), 4096);
+        assert_eq!(ring_buffer_size(4096, 4096), 4096);
+        assert_eq!(ring_buffer_size(4097, 4096), 8192);
+        assert_eq!(ring_buffer_size(3 * 4096, 4096), 4 * 4096);
+        assert_eq!(ring_buffer_size(256 << 10, 4096), 256 << 10);
+        assert_eq!(ring_buffer_size(0, 4096), 0);
+        // No power-of-two multiple fits 32 bits: left for the kernel to refuse.
+        assert_eq!(ring_buffer_size(u32::MAX - 5, 4096), u32::MAX - 5);
+        assert_eq!(ring_buffer_size(1 << 31, 4096), 1 << 31);
+    }
+
+    #[test]
+    fn unsized_maps_are_named_at_load_and_storage_maps_must_be_unsized() {
+        let def = |map_type, max_entries| MapDef { map_type, max_entries, value_size: 8, ..MapDef::default() };
+        assert!(def(MapType::TASK_STORAGE, 0).unloadable().is_none());
+        assert!(def(MapType::CGROUP_STORAGE_DEPRECATED, 0).unloadable().is_none());
+        assert!(def(MapType::PERF_EVENT_ARRAY, 0).unloadable().is_none());
+        assert!(def(MapType::HASH, 4).unloadable().is_none());
+        let why = def(MapType::HASH, 0).unloadable().unwrap();
+        assert!(why.contains("max_entries is 0") && why.contains("HASH"), "{why}");
+        assert!(def(MapType::SK_STORAGE, 1).unloadable().unwrap().contains("requires 0"));
+        let no_value = MapDef { value_size: 0, ..def(MapType::ARRAY, 1) };
+        assert!(no_value.unloadable().unwrap().contains("value size is 0"));
+        assert!(MapDef { value_size: 0, ..def(MapType::BLOOM_FILTER, 1) }.unloadable().is_none());
+    }
 
     #[test]
     fn kernel_names_are_cut_and_sanitized_like_libbpf() {

@@ -14,7 +14,7 @@ use object::{
 };
 
 use crate::btf_ext::{BtfExt, ExtSection};
-use crate::btf_fixup::{self, DatasecFixes, SectionLayouts};
+use crate::btf_fixup::{self, KernelBtfFixes, LayoutSymbol, SectionLayouts};
 use crate::btf_map;
 use crate::datasecs::Datasecs;
 use crate::error::{ObjError, Result};
@@ -31,10 +31,10 @@ use crate::section::ProgramSection;
 /// The `object` crate names only the code relocation types.
 const R_BPF_64_ABS64: u32 = 2;
 
-/// The largest global data section accepted (64 MiB). The kernel caps array map values far
-/// lower (`KMALLOC_MAX_SIZE`, 4 MiB on x86-64); the bound keeps a corrupted `.bss` size from
-/// allocating gigabytes before the kernel gets to say no.
-const MAX_DATA_SECTION: u32 = 64 << 20;
+/// The largest global data section accepted: the kernel's own bound on an array map's value
+/// (`INT_MAX` bytes on current kernels; older ones cap it at `KMALLOC_MAX_SIZE`, 4 MiB on
+/// x86-64, which the kernel reports when the map is created). scx_layered's `.bss` is 158 MiB.
+const MAX_DATA_SECTION: u32 = i32::MAX as u32;
 
 /// A parsed BPF object: programs (linked), maps and their initial data, BTF and license.
 #[derive(Debug, Clone)]
@@ -57,8 +57,9 @@ pub struct Object {
     pub externs: Vec<Extern>,
     /// Global variables by name.
     pub(crate) globals: Vec<GlobalVar>,
-    /// The DATASECs completed from the ELF file, for the kernel's copy of the BTF.
-    pub(crate) datasec_fixes: DatasecFixes,
+    /// What the kernel's copy of the BTF changes: DATASECs completed from the ELF file, hidden
+    /// globals made static.
+    pub(crate) btf_fixes: KernelBtfFixes,
     /// The `.ksyms` and `.kconfig` DATASECs, which the kernel's copy rewrites.
     pub(crate) extern_datasecs: Vec<(&'static str, bpfkit_btf::TypeId)>,
 }
@@ -89,6 +90,14 @@ struct Sym<'d> {
     kind: SymbolKind,
     global: bool,
     weak: bool,
+    /// Hidden or internal visibility (`__hidden`, `__attribute__((visibility("hidden")))`).
+    hidden: bool,
+}
+
+impl<'d> Sym<'d> {
+    fn layout(&self) -> LayoutSymbol<'d> {
+        LayoutSymbol { name: self.name, offset: self.value, global: self.global, hidden: self.hidden }
+    }
 }
 
 /// What a section is to the loader.
@@ -171,10 +180,36 @@ impl Object {
     }
 
     fn global_var(&self, name: &str) -> Result<&GlobalVar> {
-        self.globals
-            .iter()
-            .find(|g| g.name == name)
-            .ok_or_else(|| ObjError::NotFound { what: "global variable", name: name.to_owned() })
+        GlobalVar::find(&self.globals, name, |map| self.maps.get(map).map_or("?", |m| m.name.as_str()))
+    }
+}
+
+impl GlobalVar {
+    /// The variable named `name` among `globals`. A linked object may hold several statics of
+    /// one name (one per source file): asking for such a name is an error listing where each
+    /// one is (`map_name` names a map by index), never a guess.
+    pub fn find<'g, 'm>(
+        globals: &'g [GlobalVar],
+        name: &str,
+        map_name: impl Fn(usize) -> &'m str,
+    ) -> Result<&'g GlobalVar> {
+        let mut found = globals.iter().filter(|g| g.name == name);
+        let first =
+            found.next().ok_or_else(|| ObjError::NotFound { what: "global variable", name: name.to_owned() })?;
+        let others: Vec<&GlobalVar> = found.collect();
+        if others.is_empty() {
+            return Ok(first);
+        }
+        let places: Vec<String> = std::iter::once(first)
+            .chain(others)
+            .map(|g| format!("{} bytes at offset {} of {}", g.size, g.offset, map_name(g.map)))
+            .collect();
+        Err(ObjError::Invalid(format!(
+            "global variable {name} is ambiguous: {} variables have that name (statics of several source files \
+             linked into one object): {}",
+            places.len(),
+            places.join(", ")
+        )))
     }
 }
 
@@ -278,6 +313,11 @@ impl<'d> Parser<'d> {
                 kind: symbol.kind(),
                 global: symbol.is_global(),
                 weak: symbol.is_weak(),
+                hidden: matches!(
+                    symbol.flags(),
+                    object::SymbolFlags::Elf { st_other, .. }
+                        if matches!(st_other & 3, object::elf::STV_HIDDEN | object::elf::STV_INTERNAL)
+                ),
             };
             let at = symbol.index().0;
             if self.sym_index.len() <= at {
@@ -327,7 +367,7 @@ impl<'d> Parser<'d> {
         let mut globals = Vec::with_capacity(self.by_section.len());
         let values_offsets = self.btf_maps(btf.as_deref(), &datasecs, &mut maps, &mut map_at)?;
         self.legacy_maps(&mut maps, &mut map_at)?;
-        self.data_maps(name, &datasecs, &mut maps, &mut data_map, &mut globals, &mut layouts)?;
+        self.data_maps(name, btf.as_deref(), &datasecs, &mut maps, &mut data_map, &mut globals, &mut layouts)?;
         self.struct_ops_maps(btf.as_deref(), &datasecs, &mut maps, &mut map_at)?;
         let (externs, kconfig) = self.externs(name, btf.as_deref(), &datasecs, &mut maps, &mut globals)?;
         let code = self.code_sections(&map_at, &data_map, &kconfig)?;
@@ -335,18 +375,22 @@ impl<'d> Parser<'d> {
         self.map_initializers(&mut maps, &map_at, &values_offsets, &programs)?;
         self.struct_ops_funcs(btf.as_deref(), &mut maps, &map_at, &programs)?;
         if let Some(map) = maps.iter().find(|m| m.kind == MapKind::Data(DataKind::Kconfig)) {
+            // The offsets the loader gave the `__kconfig` externs.
             let symbols = externs.iter().filter_map(|e| match e.kind {
-                ExternKind::Kconfig { offset, .. } => Some((e.name.as_str(), u64::from(offset))),
+                ExternKind::Kconfig { offset, .. } => {
+                    Some(LayoutSymbol { name: e.name.as_str(), offset: u64::from(offset), global: true, hidden: false })
+                }
                 _ => None,
             });
             layouts.add(KCONFIG_SECTION, u64::from(map.def.value_size), symbols);
         }
-        let (datasec_fixes, extern_datasecs) = match btf.as_deref() {
+        let hidden_functions = self.hidden_text_functions();
+        let (btf_fixes, extern_datasecs) = match btf.as_deref() {
             Some(btf) => (
-                btf_fixup::datasec_fixes(btf, &datasecs, &mut layouts)?,
+                btf_fixup::kernel_btf_fixes(btf, &datasecs, &mut layouts, &hidden_functions)?,
                 [KSYMS_SECTION, KCONFIG_SECTION].into_iter().filter_map(|s| Some((s, datasecs.get(s)?))).collect(),
             ),
-            None => (DatasecFixes::default(), Vec::new()),
+            None => (KernelBtfFixes::default(), Vec::new()),
         };
         Ok(Object {
             name: name.to_owned(),
@@ -358,7 +402,7 @@ impl<'d> Parser<'d> {
             btf,
             externs,
             globals,
-            datasec_fixes,
+            btf_fixes,
             extern_datasecs,
         })
     }
@@ -452,6 +496,34 @@ impl<'d> Parser<'d> {
         self.by_section[start..end].iter().map(|&i| &self.syms[i as usize])
     }
 
+    /// Global `.text` functions (subprograms) with hidden or internal visibility, which the
+    /// kernel's BTF gets as static functions, as libbpf gives them: the verifier then checks
+    /// them with their callers' context instead of on their own.
+    fn hidden_text_functions(&self) -> Vec<&'d str> {
+        let Some(text) = self.names.iter().position(|n| *n == Some(".text")) else { return Vec::new() };
+        self.symbols_in(text).filter(|s| s.kind == SymbolKind::Text && s.global && s.hidden).map(|s| s.name).collect()
+    }
+
+    /// Whether global data section `index` is memory-mapped, as libbpf decides: only when its
+    /// DATASEC declares a variable user space can see, one neither static nor hidden. The
+    /// kernel refuses to map a section whose values hold kernel objects (a spin lock, a
+    /// `__kptr`, an rbtree root), which is why scx keeps those in `private(NAME)` sections of
+    /// hidden variables; and a section without a DATASEC (`.rodata.str1.1`) has nothing to see.
+    fn is_mmapable(&self, index: usize, btf: Option<&Btf>, datasec: Option<bpfkit_btf::TypeId>) -> bool {
+        let (Some(btf), Some(datasec)) = (btf, datasec) else { return false };
+        let Ok(t) = btf.type_by_id(datasec) else { return false };
+        let TypeDetails::Datasec(vars) = t.details() else { return false };
+        vars.into_iter().any(|v| {
+            let Ok(var) = btf.type_by_id(v.ty) else { return false };
+            let TypeDetails::Var { linkage, .. } = var.details() else { return false };
+            if linkage == bpfkit_btf::linkage::STATIC {
+                return false;
+            }
+            let name = var.name().unwrap_or_default();
+            !self.symbols_in(index).any(|s| s.name == name && s.global && s.hidden)
+        })
+    }
+
     fn sections_with<'a>(&'a self, want: impl Fn(&Role) -> bool + 'a) -> impl Iterator<Item = usize> + 'a {
         self.roles.iter().enumerate().filter(move |(_, r)| want(r)).map(|(i, _)| i)
     }
@@ -479,7 +551,6 @@ impl<'d> Parser<'d> {
                     return Err(ObjError::map(sym.name, "no VAR for it in the .maps DATASEC of the object's BTF"));
                 };
                 let parsed = btf_map::parse(btf, sym.name, ty, true)?;
-                check_def(sym.name, &parsed.def)?;
                 map_at.insert((index, sym.value), maps.len());
                 if let Some(offset) = parsed.values_offset {
                     values_offsets.insert(maps.len(), offset);
@@ -539,7 +610,6 @@ impl<'d> Parser<'d> {
                     map_flags: word(4),
                     ..MapDef::default()
                 };
-                check_def(sym.name, &def)?;
                 map_at.insert((index, sym.value), maps.len());
                 maps.push(Map {
                     name: sym.name.to_owned(),
@@ -556,9 +626,11 @@ impl<'d> Parser<'d> {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn data_maps<'s>(
         &'s self,
         object: &str,
+        btf: Option<&Btf>,
         datasecs: &Datasecs<'_>,
         maps: &mut Vec<Map>,
         data_map: &mut BTreeMap<usize, usize>,
@@ -581,7 +653,10 @@ impl<'d> Parser<'d> {
             if value_size > MAX_DATA_SECTION {
                 return Err(ObjError::section(
                     name,
-                    format!("{size} bytes exceeds the {MAX_DATA_SECTION}-byte limit for a global data map"),
+                    format!(
+                        "{size} bytes exceeds the kernel's limit for an array map value ({MAX_DATA_SECTION} bytes, \
+                         INT_MAX), so it cannot be a global data map"
+                    ),
                 ));
             }
             let data = match kind {
@@ -595,7 +670,7 @@ impl<'d> Parser<'d> {
                 ));
             }
             let map_index = maps.len();
-            layouts.add(name, size, self.symbols_in(index).map(|sym| (sym.name, sym.value)));
+            layouts.add(name, size, self.symbols_in(index).map(Sym::layout));
             for sym in self.symbols_in(index) {
                 if sym.kind != SymbolKind::Data {
                     continue;
@@ -617,7 +692,8 @@ impl<'d> Parser<'d> {
                 }
                 globals.push(GlobalVar { name: sym.name.to_owned(), map: map_index, offset, size: var_size });
             }
-            let flags = BPF_F_MMAPABLE | if *kind == DataKind::Rodata { BPF_F_RDONLY_PROG } else { 0 };
+            let mmapable = if self.is_mmapable(index, btf, datasecs.get(name)) { BPF_F_MMAPABLE } else { 0 };
+            let flags = mmapable | if *kind == DataKind::Rodata { BPF_F_RDONLY_PROG } else { 0 };
             data_map.insert(index, map_index);
             maps.push(Map {
                 name: name.to_owned(),
@@ -646,7 +722,7 @@ impl<'d> Parser<'d> {
                 continue;
             }
             let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { continue };
-            layouts.add(name, section.size(), self.symbols_in(index).map(|s| (s.name, s.value)));
+            layouts.add(name, section.size(), self.symbols_in(index).map(Sym::layout));
         }
         Ok(())
     }
@@ -1077,24 +1153,6 @@ fn data_kind(name: &str, kind: SectionKind) -> Option<DataKind> {
     } else {
         None
     }
-}
-
-/// Rejects definitions the kernel can never create, naming the field, before any syscall.
-fn check_def(name: &str, def: &MapDef) -> Result<()> {
-    let needs_kv = !matches!(
-        def.map_type,
-        MapType::RINGBUF | MapType::USER_RINGBUF | MapType::ARENA | MapType::STRUCT_OPS | MapType::PERF_EVENT_ARRAY
-    );
-    if def.max_entries == 0 && !matches!(def.map_type, MapType::PERF_EVENT_ARRAY | MapType::ARENA) {
-        return Err(ObjError::map(name, "max_entries is 0"));
-    }
-    if needs_kv && def.value_size == 0 && !matches!(def.map_type, MapType::BLOOM_FILTER) {
-        return Err(ObjError::map(name, format!("value size is 0 for a {} map", def.map_type)));
-    }
-    if matches!(def.map_type, MapType::RINGBUF | MapType::USER_RINGBUF) && !def.max_entries.is_power_of_two() {
-        return Err(ObjError::map(name, format!("ring buffer size {} is not a power of 2", def.max_entries)));
-    }
-    Ok(())
 }
 
 fn read_u32(bytes: &[u8], endian: Endian) -> u32 {

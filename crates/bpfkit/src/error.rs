@@ -36,6 +36,15 @@ pub enum Error {
         /// The kernel's BTF log.
         log: String,
     },
+    /// A map cannot be created as it is defined (checked before asking the kernel): a size
+    /// left at 0, a size where the kernel sizes the map itself.
+    #[error("map {map}: cannot be created as defined: {why}")]
+    MapDefinition {
+        /// The map.
+        map: String,
+        /// What is wrong and what to do.
+        why: String,
+    },
     /// The kernel refused to create a map.
     #[error("map {map}: BPF_MAP_CREATE failed: {source}{hint}")]
     MapCreate {

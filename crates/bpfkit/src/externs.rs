@@ -255,10 +255,16 @@ fn kconfig_value(
             return Ok(if wraps { "y" } else { "n" }.into());
         }
         "LINUX_HAS_BPF_COOKIE" => return Ok(if version()? >= (5 << 16) + (15 << 8) { "y" } else { "n" }.into()),
+        // Another `LINUX_` name is a value of a newer libbpf: 0 when weak, as libbpf gives it.
+        other if other.starts_with("LINUX_") => {
+            return Err(Unresolved::Absent("not a value this loader (or libbpf) defines among LINUX_*".into()));
+        }
         _ => {}
     }
     if !ext.name.starts_with("CONFIG_") {
-        return Err(Unresolved::Fatal("neither a CONFIG_ option nor a value libbpf defines".into()));
+        return Err(Unresolved::Fatal(
+            "neither a CONFIG_ option nor a LINUX_ value: libbpf's convention has no other __kconfig names".into(),
+        ));
     }
     match config.get_or_insert_with(kconfig::running_config) {
         Ok(c) => c.get(&ext.name).cloned().ok_or_else(|| Unresolved::Absent(describe(ext).into())),
@@ -341,5 +347,29 @@ fn var_matches(local: &Btf, ty: TypeId, kernel: &Btf, kid: TypeId) -> std::resul
     match kernel.type_by_id(kid).map(|t| t.details()) {
         Ok(TypeDetails::Var { ty: kty, .. }) => types_compatible(local, ty, kernel, kty),
         _ => Err(format!("[{kid}] is not a VAR")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kconfig(name: &str, weak: bool) -> Extern {
+        Extern { name: name.into(), kind: ExternKind::Kconfig { ty: 0, offset: 0, size: 4 }, weak }
+    }
+
+    /// libbpf's rule for `__kconfig` names: `CONFIG_*` from the configuration, its `LINUX_*`
+    /// built-ins, 0 for another (weak) `LINUX_*`, and an error for any other name, weak or not.
+    #[test]
+    fn kconfig_names_follow_libbpf() {
+        let options = ExternOptions::default();
+        let mut config = Some(Ok(HashMap::from([("CONFIG_HZ".to_owned(), "250".to_owned())])));
+        let value = |name: &str, config: &mut _| kconfig_value(&kconfig(name, true), &options, config);
+        assert_eq!(value("CONFIG_HZ", &mut config).ok().as_deref(), Some("250"));
+        assert!(matches!(value("CONFIG_NOT_SET_HERE", &mut config), Err(Unresolved::Absent(_))));
+        // A LINUX_ name this loader does not define is absent: 0 when weak, an error when strong.
+        assert!(matches!(value("LINUX_FROM_A_NEWER_LIBBPF", &mut config), Err(Unresolved::Absent(_))));
+        assert!(matches!(value("SOMETHING_ELSE", &mut config), Err(Unresolved::Fatal(why)) if why.contains("LINUX_")));
+        assert!(value("LINUX_HAS_SYSCALL_WRAPPER", &mut config).is_ok());
     }
 }

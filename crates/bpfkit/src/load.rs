@@ -315,17 +315,23 @@ fn map_error(name: &str, source: std::io::Error, def: &MapDef) -> Error {
             def.map_type, def.key_size, def.value_size, def.max_entries, def.map_flags
         ),
         (Some(libc::EPERM), _) => " (needs CAP_BPF or root, and RLIMIT_MEMLOCK on kernels before 5.11)".into(),
-        (Some(libc::E2BIG), _) => " (too large for this kernel)".into(),
+        (Some(libc::E2BIG), MapType::ARRAY) => format!(
+            " (a value of {} bytes is too large for this kernel: current kernels take up to INT_MAX bytes, \
+             older ones KMALLOC_MAX_SIZE, 4 MiB on x86-64)",
+            def.value_size
+        ),
+        (Some(libc::E2BIG), _) => format!(
+            " (too large for this kernel: key {} bytes, value {} bytes, {} entries)",
+            def.key_size, def.value_size, def.max_entries
+        ),
         _ => String::new(),
     };
     Error::MapCreate { map: name.to_owned(), source, hint }
 }
 
 fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) -> Result<Map> {
-    if m.def.pinning == Pinning::ByName {
-        if let Some(map) = reuse_pinned(m, &pin_root.join(&m.name))? {
-            return Ok(map);
-        }
+    if let Some(why) = m.def.unloadable() {
+        return Err(Error::MapDefinition { map: m.name.clone(), why });
     }
     let mut def = m.def.clone();
     // A perf event array without a size gets one slot per possible CPU, as libbpf sizes it.
@@ -333,7 +339,17 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) ->
         let cpus = sys::possible_cpus().map_err(|e| Error::sys("/sys/devices/system/cpu/possible", e))?;
         def.max_entries = u32::try_from(cpus).unwrap_or(u32::MAX);
     }
+    // Ring buffers: a power-of-two multiple of the page size, rounded up as libbpf does.
+    if matches!(def.map_type, MapType::RINGBUF | MapType::USER_RINGBUF) {
+        let page = u32::try_from(page_size()).unwrap_or(u32::MAX);
+        def.max_entries = bpfkit_obj::ring_buffer_size(def.max_entries, page);
+    }
     let def = &def;
+    if def.pinning == Pinning::ByName {
+        if let Some(map) = reuse_pinned(m, def, &pin_root.join(&m.name))? {
+            return Ok(map);
+        }
+    }
     // Inner map template: the kernel copies its shape, so it is closed right after use.
     let inner = match &m.inner {
         Some(inner_def) => {
@@ -396,7 +412,7 @@ fn create_params<'a>(def: &MapDef, name: &'a str, btf_fd: Option<&'a OwnedFd>) -
 }
 
 /// A map pinned at `path` by an earlier load, if there is one and it matches the definition.
-fn reuse_pinned(m: &bpfkit_obj::Map, path: &Path) -> Result<Option<Map>> {
+fn reuse_pinned(m: &bpfkit_obj::Map, d: &MapDef, path: &Path) -> Result<Option<Map>> {
     let c = path_cstring(path)?;
     let fd = match sys::obj_get(&c) {
         Ok(fd) => fd,
@@ -404,7 +420,6 @@ fn reuse_pinned(m: &bpfkit_obj::Map, path: &Path) -> Result<Option<Map>> {
         Err(e) => return Err(Error::sys(format!("map {}: open pinned {}", m.name, path.display()), e)),
     };
     let fd = MapFd::from_fd(fd).map_err(|e| Error::sys(format!("map {}: pinned {}", m.name, path.display()), e))?;
-    let d = &m.def;
     let theirs = (fd.map_type(), fd.key_size(), fd.value_size(), fd.max_entries(), fd.map_flags());
     let ours = (d.map_type.0, d.key_size, d.value_size, d.max_entries, d.map_flags);
     if theirs != ours {

@@ -276,10 +276,13 @@ impl Object {
     }
 
     fn var(&self, name: &str) -> Result<(&GlobalVar, &Map)> {
-        let var =
-            self.globals.iter().find(|g| g.name == name).ok_or_else(|| {
+        let map_name = |i: usize| self.maps.get(i).and_then(Option::as_ref).map_or("?", |m| m.name.as_str());
+        let var = GlobalVar::find(&self.globals, name, map_name).map_err(|e| match e {
+            bpfkit_obj::ObjError::NotFound { .. } => {
                 Error::not_found("global variable", name, self.globals.iter().map(|g| g.name.as_str()))
-            })?;
+            }
+            other => Error::Object(other),
+        })?;
         let map = self.maps.get(var.map).and_then(Option::as_ref).ok_or_else(|| Error::NotFound {
             what: "map of global variable",
             name: name.to_owned(),

@@ -108,7 +108,8 @@ fn a_map_the_kernel_refuses_mid_load() {
             let mut open = OpenObject::open(fixture("maps"))?;
             let fs = bpfkit_testkit::reference::BpfFs::mount("faults-map").expect("bpffs");
             open.set_pin_root(fs.path());
-            open.map_mut("outer")?.def.max_entries = 0;
+            // An array of maps needs 4-byte keys: only the kernel says no to 3.
+            open.map_mut("outer")?.def.key_size = 3;
             open.load()
         },
         |e| matches!(e, Error::MapCreate { map, .. } if map == "outer"),

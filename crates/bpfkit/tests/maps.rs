@@ -30,8 +30,10 @@ fn every_map_kind_through_a_syscall_program() {
     let obj = open.load().expect("load maps");
     let prog = obj.program("exercise").unwrap();
 
-    let ctx = args(7, 11);
-    let run = prog.test_run(&mut TestRun { ctx_in: &ctx, ..Default::default() }).expect("test run");
+    let mut ctx = args(7, 11);
+    let run = prog.test_run(&mut TestRun { ctx_in: &mut ctx, ..Default::default() }).expect("test run");
+    // The kernel copied the context back: args->pad holds the run count.
+    assert_eq!(ctx[4..8], 1u32.to_ne_bytes(), "context after the run: {ctx:?}");
     // scaled_value(): value * scale (rodata, set to 5) + bias (.data, 7).
     assert_eq!(run.retval, 11 * 5 + 7);
     assert_eq!(obj.map("hash").unwrap().lookup_as::<u32, u64>(&7).unwrap(), Some(11));
@@ -64,8 +66,9 @@ fn every_map_kind_through_a_syscall_program() {
 
     // .data changed after load is what the next run uses; hash keys iterate.
     obj.set_global_as("bias", &100u64).unwrap();
-    let ctx = args(9, 2);
-    let run = prog.test_run(&mut TestRun { ctx_in: &ctx, ..Default::default() }).unwrap();
+    let mut ctx = args(9, 2);
+    let run = prog.test_run(&mut TestRun { ctx_in: &mut ctx, ..Default::default() }).unwrap();
+    assert_eq!(ctx[4..8], 2u32.to_ne_bytes(), "context after the second run: {ctx:?}");
     assert_eq!(run.retval, 2 * 5 + 100);
     let mut keys: Vec<u32> = obj.map("hash").unwrap().keys_as().unwrap();
     keys.sort();

@@ -27,7 +27,7 @@ impl MapMmap {
         // the fd is valid for the duration of the call (borrowed).
         let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd.as_raw_fd(), offset) };
         if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
+            return Err(super::kernel_error(io::Error::last_os_error()));
         }
         let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned NULL"))?;
         Ok(MapMmap { ptr, len })
@@ -93,8 +93,8 @@ impl Drop for MapMmap {
     }
 }
 
-/// The system page size.
-pub(crate) fn page_size() -> usize {
+/// The system page size (the unit of ring buffer sizes and of memory-mapped maps).
+pub fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(size).ok().filter(|&s| s > 0).unwrap_or(4096)

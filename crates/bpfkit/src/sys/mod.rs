@@ -46,6 +46,7 @@ pub use link::{
 };
 pub(crate) use map::read_cpu_list;
 pub use map::{MapCreate, MapFd, possible_cpus};
+pub use mmap::page_size;
 pub use obj::{obj_get, obj_pin, prog_info_name};
 pub use perf::{PerfEventAttr, perf_event_ioc_disable, perf_event_ioc_enable, perf_event_ioc_set_bpf, perf_event_open};
 pub use prog::{ProgLoad, TestRun, TestRunResult, prog_load, prog_test_run};
@@ -73,7 +74,23 @@ pub(crate) fn bpf(cmd: uapi::bpf_cmd, attr: &mut bpf_attr) -> io::Result<i64> {
             std::mem::size_of::<bpf_attr>() as libc::c_uint,
         )
     };
-    if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(ret) }
+    if ret < 0 { Err(kernel_error(io::Error::last_os_error())) } else { Ok(ret) }
+}
+
+/// The kernel's internal `ENOTSUPP` (524), which leaks out of `bpf(2)` (a map type that cannot
+/// be memory-mapped, a feature a program type lacks) and which libc has no name for.
+pub const ENOTSUPP: i32 = 524;
+
+/// `error` with errnos libc cannot name given their kernel name: `ENOTSUPP` otherwise prints
+/// as "Unknown error 524". Others pass through unchanged (their `raw_os_error` intact).
+pub(crate) fn kernel_error(error: io::Error) -> io::Error {
+    match error.raw_os_error() {
+        Some(ENOTSUPP) => io::Error::new(
+            io::ErrorKind::Unsupported,
+            "ENOTSUPP (kernel errno 524: the kernel does not support this operation for this object)",
+        ),
+        _ => error,
+    }
 }
 
 /// A `bpf(2)` command that returns a new file descriptor, owned by the caller.

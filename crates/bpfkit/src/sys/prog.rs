@@ -120,8 +120,10 @@ pub struct TestRun<'a> {
     pub data_in: &'a [u8],
     /// Room for the packet as the program left it.
     pub data_out: Option<&'a mut [u8]>,
-    /// Context (syscall programs: their argument struct).
-    pub ctx_in: &'a [u8],
+    /// Context (syscall programs: their argument struct). Mutable because for syscall
+    /// programs the kernel copies the context back here after the run: results a program
+    /// passes back through its argument struct (as scx's arena allocators do) land in it.
+    pub ctx_in: &'a mut [u8],
     /// Room for the context as the program left it.
     pub ctx_out: Option<&'a mut [u8]>,
     /// Repetitions (0 = 1).
@@ -163,7 +165,7 @@ pub fn prog_test_run(prog: BorrowedFd<'_>, run: &mut TestRun<'_>) -> io::Result<
         t.data_size_out = len32(out.len())?;
     }
     if !run.ctx_in.is_empty() {
-        t.ctx_in = ptr_u64(run.ctx_in.as_ptr());
+        t.ctx_in = ptr_u64(run.ctx_in.as_mut_ptr());
         t.ctx_size_in = len32(run.ctx_in.len())?;
     }
     if let Some(out) = run.ctx_out.as_deref_mut() {
