@@ -50,13 +50,38 @@ pub fn load(path: &Path, pin: Option<&Path>) -> Result<Vec<Outcome>, Error> {
     let mut rejected: Vec<(String, String)> = Vec::new();
     loop {
         let mut open = OpenObject::open(path)?;
+        // A rejected struct_ops program takes its maps with it: a struct_ops map is created
+        // with every program it points at, so those maps are set aside too.
+        let mut dropped_maps: Vec<(String, String)> = Vec::new();
         for (name, _) in &rejected {
             open.program_mut(name)?.autoload = false;
+            let users: Vec<String> = open.model().struct_ops_users(name).map(|(m, _)| m.to_owned()).collect();
+            for map in users {
+                open.map_mut(&map)?.autocreate = false;
+                dropped_maps.push((map, name.clone()));
+            }
         }
         let sections: Vec<(String, String, bool)> =
             open.model().programs.iter().map(|p| (p.name.clone(), p.section.clone(), p.autoload)).collect();
+        let why_skipped = |program: &str, open: &bpfkit::bpfkit_obj::Object| {
+            let mut users = open.struct_ops_users(program);
+            match users.next() {
+                Some((map, _)) => match dropped_maps.iter().find(|(m, _)| m == map) {
+                    Some((_, culprit)) => {
+                        format!("struct_ops map {map} is not created: its program {culprit} was rejected")
+                    }
+                    None => format!("a struct_ops program of map {map}, which is not created"),
+                },
+                None => "a `?` section or autoload off: loaded only when asked for".into(),
+            }
+        };
+        let model = open.model().clone();
         match open.load() {
             Ok(obj) => {
+                // What the load did differently from the object (BTF the kernel refused).
+                for warning in obj.warnings() {
+                    eprintln!("warning: {warning}");
+                }
                 let mut out = Vec::new();
                 for (name, section, autoload) in sections {
                     let status = if let Some((_, why)) = rejected.iter().find(|(n, _)| *n == name) {
@@ -66,10 +91,10 @@ pub fn load(path: &Path, pin: Option<&Path>) -> Result<Vec<Outcome>, Error> {
                             obj.program(&name)?.pin(dir.join(&name))?;
                         }
                         Status::Loaded
-                    } else if !autoload {
+                    } else if !autoload && model.struct_ops_users(&name).next().is_none() {
                         Status::Skipped("a `?` section: loaded only when asked for".into())
                     } else {
-                        Status::Skipped("a struct_ops program whose map is not created".into())
+                        Status::Skipped(why_skipped(&name, &model))
                     };
                     out.push(Outcome { object: object.clone(), program: name, section, status });
                 }

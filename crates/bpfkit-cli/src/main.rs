@@ -12,6 +12,7 @@ mod error;
 mod kernel;
 mod load;
 mod run;
+mod sched;
 mod struct_ops;
 mod style;
 mod values;
@@ -66,6 +67,11 @@ struct RunArgs {
     /// Stop after this many seconds instead of at Ctrl-C.
     #[arg(long, value_name = "SECONDS")]
     duration: Option<f64>,
+    /// Run syscall program NAME once after load, before anything is attached, with the
+    /// context bytes given in hex (as they lie in memory), as a scheduler's user space does to
+    /// set it up; a non-zero return fails the command. Repeatable, in order.
+    #[arg(long = "syscall", value_name = "NAME[:HEX]")]
+    syscalls: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -237,6 +243,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 object: &args.object,
                 globals: &args.globals,
                 programs: &args.programs,
+                syscalls: &args.syscalls,
                 interval: seconds("interval", args.interval)?,
                 duration: args.duration.map(|d| seconds("duration", d)).transpose()?,
             };

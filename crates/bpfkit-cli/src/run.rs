@@ -21,13 +21,15 @@ pub struct RunOptions<'a> {
     pub globals: &'a [String],
     /// Load only these programs (default: all).
     pub programs: &'a [String],
+    /// `NAME[:HEX]`: syscall programs to run once after load, before attaching.
+    pub syscalls: &'a [String],
     pub interval: Duration,
     /// Stop after this long (default: at Ctrl-C).
     pub duration: Option<Duration>,
 }
 
 /// How each global's bytes read, from its VAR in the object's BTF (by size when there is none).
-fn global_shapes(open: &OpenObject) -> HashMap<String, Shape> {
+pub(crate) fn global_shapes(open: &OpenObject) -> HashMap<String, Shape> {
     let model = open.model();
     model
         .globals()
@@ -96,8 +98,43 @@ fn value_text(map: &bpfkit::Map, key: &[u8]) -> Result<Option<String>, CliError>
     Ok(Some(slots.iter().map(|s| values::show(s, Shape::of_size(size))).collect::<Vec<_>>().join(" | ")))
 }
 
+/// Runs syscall program `NAME[:HEX]` once with that context (`BPF_PROG_TEST_RUN`) and prints
+/// its return value and, if the program changed it, the context it handed back.
+fn run_syscall(obj: &Object, call: &str, out: &mut impl Write) -> Result<(), CliError> {
+    let (name, hex) = call.split_once(':').unwrap_or((call, ""));
+    let usage = |why: &str| CliError::Usage(format!("--syscall {call}: {why}"));
+    if hex.len() % 2 != 0 {
+        return Err(usage("the context needs two hex digits per byte"));
+    }
+    let mut ctx = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| usage("the context is not hex")))
+        .collect::<Result<Vec<u8>, CliError>>()?;
+    let program = obj.program(name)?;
+    let before = ctx.clone();
+    let result = program.test_run(&mut bpfkit::TestRun { ctx_in: &mut ctx, ..Default::default() })?;
+    let retval = result.retval as i32;
+    write!(out, "  ran syscall program {name}: returned {retval}")?;
+    if ctx != before {
+        write!(out, ", context now {}", ctx.iter().map(|b| format!("{b:02x}")).collect::<String>())?;
+    }
+    writeln!(out)?;
+    if retval != 0 {
+        return Err(CliError::Failed(format!("syscall program {name} returned {retval}")));
+    }
+    Ok(())
+}
+
+/// Waits up to `wait` for Ctrl-C or SIGTERM; whether one came.
+pub(crate) fn interrupted(interrupts: &bpfkit::sys::signals::Interrupts, wait: Duration) -> Result<bool, CliError> {
+    let timeout = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+    interrupts
+        .wait(timeout)
+        .map_err(|source| CliError::Loader(bpfkit::Error::Sys { op: "wait for signals".into(), source }))
+}
+
 /// Globals (not `.rodata`, which cannot change) and the entries of small maps.
-fn print_state(
+pub(crate) fn print_state(
     obj: &Object,
     shapes: &HashMap<String, Shape>,
     elapsed: Duration,
@@ -137,13 +174,21 @@ fn print_state(
     Ok(())
 }
 
-/// Runs the object until Ctrl-C or the duration ends.
+/// Runs the object until Ctrl-C or the duration ends. A sched_ext scheduler (an object with a
+/// `sched_ext_ops` or `sched_ext_ops_cid` struct_ops map) runs as scx's tools run it (see
+/// [`crate::sched`]).
 pub fn run(options: &RunOptions<'_>, out: &mut impl Write) -> Result<(), CliError> {
     let style = Style::stdout();
     // Before anything else: SIGINT and SIGTERM become readable events, so Ctrl-C detaches.
     let interrupts = bpfkit::sys::signals::Interrupts::new()
         .map_err(|source| CliError::Loader(bpfkit::Error::Sys { op: "signalfd".into(), source }))?;
     let mut open = OpenObject::open(options.object).map_err(|e| CliError::Object(options.object.to_owned(), e))?;
+    let scheduler = bpfkit::sched_ext::ops_map(open.model()).is_ok();
+    if scheduler {
+        let prepared =
+            bpfkit::sched_ext::prepare(&mut open).map_err(|e| CliError::Object(options.object.to_owned(), e))?;
+        crate::sched::print_prepared(&prepared, &style, out)?;
+    }
     let shapes = global_shapes(&open);
     for setting in options.globals {
         set_global(&mut open, &shapes, setting)?;
@@ -153,13 +198,19 @@ pub fn run(options: &RunOptions<'_>, out: &mut impl Write) -> Result<(), CliErro
         open.load_only(&names)?;
     }
     let obj = open.load().map_err(|e| CliError::Object(options.object.to_owned(), e))?;
-    let interrupted = |i: &bpfkit::sys::signals::Interrupts| {
-        i.wait(0).map_err(|source| CliError::Loader(bpfkit::Error::Sys { op: "wait for signals".into(), source }))
-    };
+    for warning in obj.warnings() {
+        writeln!(out, "{} {warning}", style.bad("warning:"))?;
+    }
     // Ctrl-C while the kernel verified the programs: stop before attaching anything.
-    if interrupted(&interrupts)? {
+    if interrupted(&interrupts, Duration::ZERO)? {
         writeln!(out, "interrupted while loading; nothing attached")?;
         return Ok(());
+    }
+    for call in options.syscalls {
+        run_syscall(&obj, call, out)?;
+    }
+    if scheduler {
+        return crate::sched::run(obj, options, &shapes, &interrupts, out);
     }
     let mut links: Vec<Link> = Vec::new();
     writeln!(out, "{}", style.bold(&format!("{}: loaded", options.object.display())))?;
@@ -195,11 +246,7 @@ pub fn run(options: &RunOptions<'_>, out: &mut impl Write) -> Result<(), CliErro
     loop {
         let left = options.duration.map(|d| d.saturating_sub(start.elapsed()));
         let wait = left.map_or(options.interval, |l| l.min(options.interval));
-        let timeout = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
-        let interrupted = interrupts
-            .wait(timeout)
-            .map_err(|source| CliError::Loader(bpfkit::Error::Sys { op: "wait for signals".into(), source }))?;
-        if interrupted || left.is_some_and(|l| l <= wait) {
+        if interrupted(&interrupts, wait)? || left.is_some_and(|l| l <= wait) {
             break;
         }
         print_state(&obj, &shapes, start.elapsed(), &style, out)?;

@@ -702,6 +702,35 @@ fn load_reports_each_program_and_fails_on_a_rejection() {
 }
 
 #[test]
+fn load_reports_why_a_struct_ops_program_was_rejected() {
+    if !is_root() {
+        assert!(std::env::var_os("BPFKIT_NO_SKIP").is_none(), "needs root");
+        println!("skipped: needs root (loads BPF programs)");
+        return;
+    }
+    let out = bpfkit(&["load", &fixture("bad_ops")]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "{text}");
+    // The verifier's reason for the program, not the map's creation error.
+    assert!(
+        text.contains("bad_ops_cong_avoid (SEC(\"struct_ops\")): REJECTED: R0 invalid mem access 'map_value_or_null'"),
+        "{text}"
+    );
+    for other in ["bad_ops_ssthresh", "bad_ops_undo_cwnd"] {
+        assert!(
+            text.contains(&format!("{other} (SEC(\"struct_ops\")): skipped: struct_ops map bpfkit_bad_ops is not created: its program bad_ops_cong_avoid was rejected")),
+            "{text}"
+        );
+    }
+    let out = bpfkit(&["load", &fixture("bad_ops"), "--json"]);
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        json.contains(r#""program":"bad_ops_cong_avoid","section":"struct_ops","status":"rejected","reason":"R0 invalid mem access 'map_value_or_null'""#),
+        "{json}"
+    );
+}
+
+#[test]
 fn kernel_lists_btf_kfuncs_and_struct_ops_types() {
     if !is_root() || !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
         assert!(std::env::var_os("BPFKIT_NO_SKIP").is_none(), "needs root and kernel BTF");

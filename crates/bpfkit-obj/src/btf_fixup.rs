@@ -14,7 +14,7 @@
 
 use std::ops::Range;
 
-use bpfkit_btf::{Btf, BtfBuilder, RecordData, TypeDetails, TypeId, VarSecinfo, linkage};
+use bpfkit_btf::{ArrayInfo, Btf, BtfBuilder, RecordData, TypeDetails, TypeId, VarSecinfo, linkage};
 
 use crate::datasecs::Datasecs;
 use crate::error::{ObjError, Result};
@@ -63,12 +63,60 @@ pub(crate) struct KernelBtfFixes {
     vars: Vec<VarSecinfo>,
     /// VARs and FUNCs whose linkage becomes static.
     statics: Vec<TypeId>,
+    /// VARs retyped as a resized array: (VAR id, the new array).
+    resized: Vec<(TypeId, ArrayInfo)>,
 }
 
 impl KernelBtfFixes {
     /// Each DATASEC's id, size and variables.
     fn iter(&self) -> impl Iterator<Item = (TypeId, u32, &[VarSecinfo])> {
         self.datasecs.iter().map(|(id, size, run)| (*id, *size, self.vars.get(run.clone()).unwrap_or_default()))
+    }
+
+    /// Grows or shrinks DATASEC `datasec` to `size` bytes by resizing its last variable, which
+    /// must be an array (libbpf's `bpf_map__set_value_size` on global data, behind scx's
+    /// `RESIZABLE_ARRAY`): the section's size, the variable's size and its array type change
+    /// together, so the kernel sees a consistent DATASEC. Returns (VAR id, offset, new size).
+    pub(crate) fn resize_last_var(&mut self, btf: &Btf, datasec: TypeId, size: u32) -> Result<(TypeId, u32, u32)> {
+        let (name, entry) = {
+            let name = btf.type_by_id(datasec).and_then(|t| t.name()).map_err(ObjError::Btf)?.to_owned();
+            let entry = self.datasecs.iter_mut().find(|(id, _, _)| *id == datasec);
+            (name, entry.ok_or_else(|| ObjError::section("?", format!("DATASEC [{datasec}] has no layout")))?)
+        };
+        let run = entry.2.clone();
+        let Some(last) = self.vars.get_mut(run).and_then(|v| v.last_mut()) else {
+            return Err(ObjError::section(&name, "has no variable to resize"));
+        };
+        let var = btf.type_by_id(last.ty).map_err(ObjError::Btf)?;
+        let var_name = var.name().map_err(ObjError::Btf)?.to_owned();
+        let TypeDetails::Var { ty, .. } = var.details() else {
+            return Err(ObjError::section(&name, format!("entry [{}] is not a VAR", last.ty)));
+        };
+        let resolved = btf.resolve(ty).map_err(ObjError::Btf)?;
+        let TypeDetails::Array(array) = btf.type_by_id(resolved).map_err(ObjError::Btf)?.details() else {
+            return Err(ObjError::section(
+                &name,
+                format!("its last variable {var_name} is not an array, so the section cannot be resized"),
+            ));
+        };
+        let elem = btf.size_of(array.elem_type).map_err(ObjError::Btf)?;
+        let room = size.checked_sub(last.offset).filter(|&r| r > 0).ok_or_else(|| {
+            ObjError::section(&name, format!("{size} bytes leaves no room for {var_name} at offset {}", last.offset))
+        })?;
+        if elem == 0 || u64::from(room) % elem != 0 {
+            return Err(ObjError::section(
+                &name,
+                format!("{var_name} would be {room} bytes, not a whole number of its {elem}-byte elements"),
+            ));
+        }
+        let nelems = (u64::from(room) / elem) as u32;
+        last.size = room;
+        entry.1 = size;
+        let id = last.ty;
+        let offset = last.offset;
+        self.resized.retain(|(v, _)| *v != id);
+        self.resized.push((id, ArrayInfo { nelems, ..array }));
+        Ok((id, offset, room))
     }
 }
 
@@ -86,6 +134,7 @@ pub(crate) fn kernel_btf_fixes(
         datasecs: Vec::with_capacity(datasecs.iter().count()),
         vars: Vec::with_capacity(vars),
         statics: Vec::new(),
+        resized: Vec::new(),
     };
     for &(name, id) in datasecs.iter() {
         let Some((_, section_size, run)) = layouts.sections.iter().find(|(n, _, _)| *n == name) else { continue };
@@ -163,7 +212,7 @@ impl Object {
     /// externs) are left as clang wrote them.
     pub fn btf_for_kernel(&self) -> Result<Option<Vec<u8>>> {
         let Some(btf) = &self.btf else { return Ok(None) };
-        if self.extern_datasecs.is_empty() && standard_layout(btf) {
+        if self.extern_datasecs.is_empty() && self.btf_fixes.resized.is_empty() && standard_layout(btf) {
             return self.patched(btf).map(Some);
         }
         self.reencoded(btf).map(Some)
@@ -222,6 +271,13 @@ impl Object {
                 if let RecordData::Var { linkage: l, .. } | RecordData::Func { linkage: l, .. } = &mut record.data {
                     *l = linkage::STATIC;
                 }
+            }
+        }
+        // A resized variable gets an array type of its own (the old one may be shared).
+        for &(var, array) in &self.btf_fixes.resized {
+            let new_type = builder.add_array(array.elem_type, array.index_type, array.nelems);
+            if let Some(RecordData::Var { ty, .. }) = builder.record_mut(var).map(|r| &mut r.data) {
+                *ty = new_type;
             }
         }
         fix_extern_sections(btf, &self.extern_datasecs, &mut builder)?;

@@ -28,7 +28,9 @@ mod map;
 mod object;
 mod program;
 mod reloc;
+mod resize;
 mod section;
+mod struct_ops;
 
 pub use bpfkit_btf::Endian;
 pub use btf_ext::{BtfExt, CoreRelo, ExtSection, FuncInfo, LineInfo};
@@ -39,7 +41,7 @@ pub use kernel_types::{AttachType, MapType, ProgramType};
 pub use map::{
     BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, DataKind, Map, MapDef, MapKind, OpsFunc, Pinning, SlotInit, ring_buffer_size,
 };
-pub use object::{GlobalVar, Object};
+pub use object::{ARENA_SECTION, GlobalVar, Object};
 pub use program::{BoundInsns, Program};
 pub use reloc::{InsnReloc, RelocTarget};
 pub use section::{AttachTarget, ProgramSection};

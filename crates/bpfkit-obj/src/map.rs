@@ -176,7 +176,8 @@ pub struct Map {
     /// Slots filled at load time (map-in-map and program array initializers).
     pub slots: Vec<SlotInit>,
     /// Initial value: the section bytes of a global data map (zeros for `.bss`), the struct of
-    /// a struct_ops map; empty for other maps.
+    /// a struct_ops map, the `__arena` globals (`.addr_space.1`) of an arena; empty for other
+    /// maps.
     pub data: Vec<u8>,
     /// Load it (false: skipped, and programs using it fail to load).
     pub autocreate: bool,

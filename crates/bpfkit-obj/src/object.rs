@@ -31,6 +31,9 @@ use crate::section::ProgramSection;
 /// The `object` crate names only the code relocation types.
 const R_BPF_64_ABS64: u32 = 2;
 
+/// The section of `__arena` globals (variables in clang's address space 1).
+pub const ARENA_SECTION: &str = ".addr_space.1";
+
 /// The largest global data section accepted: the kernel's own bound on an array map's value
 /// (`INT_MAX` bytes on current kernels; older ones cap it at `KMALLOC_MAX_SIZE`, 4 MiB on
 /// x86-64, which the kernel reports when the map is created). scx_layered's `.bss` is 158 MiB.
@@ -107,7 +110,11 @@ enum Role {
     Maps,
     LegacyMaps,
     Data(DataKind),
-    StructOps { link: bool },
+    StructOps {
+        link: bool,
+    },
+    /// `.addr_space.1`: the `__arena` globals (clang's address space 1), placed in the arena.
+    Arena,
     Other,
 }
 
@@ -279,6 +286,8 @@ impl<'d> Parser<'d> {
             } else if matches!(name.strip_prefix('?').unwrap_or(name), ".struct_ops" | ".struct_ops.link") {
                 // `?.struct_ops*`: maps created only when asked for.
                 Role::StructOps { link: name.ends_with(".struct_ops.link") }
+            } else if name == ARENA_SECTION {
+                Role::Arena
             } else if let Some(kind) = data_kind(name, section.kind()) {
                 Role::Data(kind)
             } else {
@@ -369,6 +378,7 @@ impl<'d> Parser<'d> {
         self.legacy_maps(&mut maps, &mut map_at)?;
         self.data_maps(name, btf.as_deref(), &datasecs, &mut maps, &mut data_map, &mut globals, &mut layouts)?;
         self.struct_ops_maps(btf.as_deref(), &datasecs, &mut maps, &mut map_at)?;
+        self.arena_data(&mut maps, &mut data_map, &mut globals, &mut layouts)?;
         let (externs, kconfig) = self.externs(name, btf.as_deref(), &datasecs, &mut maps, &mut globals)?;
         let code = self.code_sections(&map_at, &data_map, &kconfig)?;
         let programs = self.programs(&code, &ext)?;
@@ -727,6 +737,62 @@ impl<'d> Parser<'d> {
         Ok(())
     }
 
+    /// The arena and its `__arena` globals: one arena per object (libbpf supports only one:
+    /// its memory is a fixed address range), and `.addr_space.1`, when the object has one,
+    /// becomes the arena map's initial data, which the loader places at the arena's end.
+    fn arena_data<'s>(
+        &'s self,
+        maps: &mut [Map],
+        data_map: &mut BTreeMap<usize, usize>,
+        globals: &mut Vec<GlobalVar>,
+        layouts: &mut SectionLayouts<'s>,
+    ) -> Result<()> {
+        let mut arenas = maps.iter().enumerate().filter(|(_, m)| m.def.map_type == MapType::ARENA);
+        let arena = arenas.next().map(|(i, _)| i);
+        if let (Some(first), Some((_, second))) = (arena, arenas.next()) {
+            return Err(ObjError::map(
+                &second.name,
+                format!("a second arena (map {} is one already): an object has at most one", maps[first].name),
+            ));
+        }
+        let Some(index) = self.sections_with(|r| *r == Role::Arena).next() else { return Ok(()) };
+        let section = self
+            .file
+            .section_by_index(object::SectionIndex(index))
+            .map_err(|e| ObjError::section(ARENA_SECTION, e.to_string()))?;
+        let data = section.data().map_err(|e| ObjError::section(ARENA_SECTION, format!("unreadable data: {e}")))?;
+        layouts.add(ARENA_SECTION, section.size(), self.symbols_in(index).map(Sym::layout));
+        if data.is_empty() {
+            return Ok(());
+        }
+        let Some(arena) = arena else {
+            return Err(ObjError::section(
+                ARENA_SECTION,
+                "holds __arena globals, but the object declares no arena map (BPF_MAP_TYPE_ARENA in .maps)",
+            ));
+        };
+        for sym in self.symbols_in(index).filter(|s| s.kind == SymbolKind::Data) {
+            let (Ok(offset), Ok(size)) = (u32::try_from(sym.value), u32::try_from(sym.size)) else {
+                return Err(ObjError::Symbol {
+                    symbol: sym.name.to_owned(),
+                    section: ARENA_SECTION.to_owned(),
+                    why: "offset or size out of range".into(),
+                });
+            };
+            if offset.checked_add(size).is_none_or(|end| end as usize > data.len()) {
+                return Err(ObjError::Symbol {
+                    symbol: sym.name.to_owned(),
+                    section: ARENA_SECTION.to_owned(),
+                    why: format!("{size} bytes at offset {offset} overrun the section ({} bytes)", data.len()),
+                });
+            }
+            globals.push(GlobalVar { name: sym.name.to_owned(), map: arena, offset, size });
+        }
+        maps[arena].data = data.to_vec();
+        data_map.insert(index, arena);
+        Ok(())
+    }
+
     fn struct_ops_maps(
         &self,
         btf: Option<&Btf>,
@@ -929,7 +995,7 @@ impl<'d> Parser<'d> {
                     None => Err(err(format!("no map at byte {} of {target_name}", sym.value))),
                 }
             }
-            (insn::LD_IMM64, Role::Data(_)) => {
+            (insn::LD_IMM64, Role::Data(_) | Role::Arena) => {
                 let map = *data_map.get(&target_section).ok_or_else(|| err(format!("empty section {target_name}")))?;
                 let value = sym.value as i64 + insn.imm as i64;
                 let offset = u32::try_from(value)

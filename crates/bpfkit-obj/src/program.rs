@@ -37,12 +37,25 @@ pub struct Program {
 }
 
 impl Program {
+    /// Whether it is a struct_ops program (`SEC("struct_ops/...")`): one implementing a member
+    /// of a struct_ops map.
+    pub fn is_struct_ops(&self) -> bool {
+        self.kind.as_ref().is_some_and(|k| k.prog_type == crate::ProgramType::STRUCT_OPS)
+    }
+
     /// The instructions to load, with every map reference bound: `fd_of(map index)` gives the
     /// fd of each map of the object (`None`: the map was not created). Map loads become
     /// `BPF_PSEUDO_MAP_FD` and global data addresses `BPF_PSEUDO_MAP_VALUE` with the offset in the
     /// second slot, as the kernel expects. Externs are left to the caller: their instructions
     /// are listed in `unresolved`, and the load must not happen until they are bound.
     pub fn bind_maps(&self, fd_of: impl Fn(usize) -> Option<i32>) -> Result<BoundInsns> {
+        self.bind_maps_at(|map| fd_of(map).map(|fd| (fd, 0)))
+    }
+
+    /// [`Program::bind_maps`] for maps whose data does not start at offset 0 of their memory:
+    /// `fd_of` also gives the offset of each map's data, added to every address of its data
+    /// (the arena, whose `__arena` globals the loader places at its end, as libbpf does).
+    pub fn bind_maps_at(&self, fd_of: impl Fn(usize) -> Option<(i32, u32)>) -> Result<BoundInsns> {
         let mut insns = self.insns.clone();
         let mut unresolved = Vec::new();
         for reloc in &self.relocs {
@@ -54,7 +67,7 @@ impl Program {
             };
             match &reloc.target {
                 RelocTarget::Map { map } | RelocTarget::MapValue { map, .. } => {
-                    let fd = fd_of(*map).ok_or_else(|| {
+                    let (fd, base) = fd_of(*map).ok_or_else(|| {
                         ObjError::program(
                             &self.name,
                             format!("uses map #{map}, which was not created (autocreate off?)"),
@@ -64,7 +77,13 @@ impl Program {
                         return Err(too_short());
                     }
                     let (src, offset) = match &reloc.target {
-                        RelocTarget::MapValue { offset, .. } => (PSEUDO_MAP_VALUE, *offset as i32),
+                        // The kernel reads the second slot as an unsigned offset.
+                        RelocTarget::MapValue { offset, .. } => {
+                            let at = offset.checked_add(base).ok_or_else(|| {
+                                ObjError::program(&self.name, format!("map #{map} offset {offset} + {base} overflows"))
+                            })?;
+                            (PSEUDO_MAP_VALUE, at as i32)
+                        }
                         _ => (PSEUDO_MAP_FD, 0),
                     };
                     insns[reloc.insn].src = src;

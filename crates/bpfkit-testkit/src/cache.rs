@@ -55,3 +55,26 @@ pub fn remove(path: &Path) -> Result<()> {
     };
     result.map_err(|e| Error::io("remove", path, e))
 }
+
+/// 64-bit FNV-1a: a stable cache key (std's hasher may change between Rust releases).
+pub struct Fnv(pub u64);
+
+impl Fnv {
+    /// The empty hash.
+    pub fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    /// Adds `bytes`.
+    pub fn add(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv::new()
+    }
+}

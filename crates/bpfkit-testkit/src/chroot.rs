@@ -16,9 +16,20 @@ use crate::error::{Error, Result};
 const MIRROR: &str = "http://deb.debian.org/debian";
 
 /// Packages every build needs, besides the kernel headers. `busybox-static` is the guest's
-/// userland; `bpftool` generates `vmlinux.h` and is the reference loader in guest checks.
-pub const PACKAGES: &[&str] =
-    &["gcc", "make", "dwarves", "clang-19", "llvm-19", "libbpf-dev", "libc6-dev", "bpftool", "busybox-static"];
+/// userland; `bpftool` generates `vmlinux.h` and is the reference loader in guest checks;
+/// `clang-22` builds the scx schedulers that use an arena (see [`crate::real_objects`]).
+pub const PACKAGES: &[&str] = &[
+    "gcc",
+    "make",
+    "dwarves",
+    "clang-19",
+    "llvm-19",
+    "clang-22",
+    "libbpf-dev",
+    "libc6-dev",
+    "bpftool",
+    "busybox-static",
+];
 
 /// The chroot's apt settings. The mirror may serve a snapshot whose Release files are past their
 /// `Valid-Until` date (signatures are still checked); the host's apt is configured the same way.

@@ -6,6 +6,8 @@
 //! - [`packet`]: test frames for packet programs and the `net` fixture's expected verdicts.
 //! - [`corpus`]: the Debian kernel BTF corpus, fetched on first use.
 //! - [`definitions`]: what a compiled BPF fixture defines (programs, maps, sections, ...).
+//! - [`real_objects`]: BPF objects nobody in this project wrote (scx schedulers, Debian
+//!   packages' objects), built or fetched on first use.
 //! - [`vm`], [`guest`], [`cpio`]: boot that kernel under QEMU with a test binary and modules,
 //!   stream the console, and turn the guest's result into an exit status.
 //!
@@ -23,6 +25,7 @@ pub mod guest;
 pub mod kernel;
 pub mod kmod;
 pub mod packet;
+pub mod real_objects;
 pub mod reference;
 pub mod skip;
 pub mod testmod;

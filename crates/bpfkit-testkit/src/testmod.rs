@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::cache;
+use crate::cache::{self, Fnv};
 use crate::chroot::SidRoot;
 use crate::error::{Error, Result};
 
@@ -65,19 +65,4 @@ fn sources(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     }
     files.sort();
     Ok(files)
-}
-
-/// 64-bit FNV-1a: a stable cache key (std's hasher may change between Rust releases).
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn add(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
 }

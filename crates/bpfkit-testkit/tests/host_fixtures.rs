@@ -70,6 +70,10 @@ const FIXTURES: &[(&str, HostCheck)] = &[
     ),
     ("bad", HostCheck::Rejected { program: "bad_null_deref", log: "R0 invalid mem access 'map_value_or_null'" }),
     (
+        "bad_ops",
+        HostCheck::Rejected { program: "bad_ops_cong_avoid", log: "R0 invalid mem access 'map_value_or_null'" },
+    ),
+    (
         "fentry",
         HostCheck::HostRefuses {
             error: "failed to load: -EPERM",
@@ -81,6 +85,7 @@ const FIXTURES: &[(&str, HostCheck)] = &[
     ("minimal", HostCheck::GetpidCounter("counts")),
     ("net", HostCheck::PacketRuns(NET_RUNS)),
     ("scx_fifo", HostCheck::VmOnly("a sched_ext scheduler (the host kernel has no sched_ext)")),
+    ("scx_cid", HostCheck::VmOnly("a cid-form sched_ext scheduler (the host kernel has no sched_ext)")),
     ("scx_vtime", HostCheck::VmOnly("a sched_ext scheduler (the host kernel has no sched_ext)")),
     ("tcp_cc", HostCheck::TcpCongestion("bpfkit_reno")),
     ("testmod_ops", HostCheck::VmOnly("uses bpfkit_testmod's BTF (module not loadable on the host)")),

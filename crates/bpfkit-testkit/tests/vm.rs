@@ -11,6 +11,8 @@
 //! the failing test to the main boot (the command must then fail). Arguments after `--` go to
 //! the guest (`--only NAME`).
 
+mod common;
+
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -20,7 +22,8 @@ use bpfkit_testkit::guest::{self, GuestTest};
 use bpfkit_testkit::kernel::SidKernel;
 use bpfkit_testkit::reference::{self, Bpftool};
 use bpfkit_testkit::vm::Vm;
-use bpfkit_testkit::{cache, command, skip};
+use bpfkit_testkit::{cache, command, real_objects, skip};
+use common::real_guest::GUEST_BPFKIT;
 
 const GUEST_TESTS: &[GuestTest] = &[
     // First: it needs a registry no other test has searched module BTF through.
@@ -38,13 +41,20 @@ const GUEST_TESTS: &[GuestTest] = &[
     GuestTest { name: "loader_testmod_struct_ops", run: loader_testmod_struct_ops },
     GuestTest { name: "sched_ext_fifo", run: sched_ext_fifo },
     GuestTest { name: "sched_ext_vtime", run: sched_ext_vtime },
+    GuestTest { name: "sched_ext_cid", run: sched_ext_cid },
     GuestTest { name: "sched_ext_abort", run: sched_ext_abort },
     GuestTest { name: "sched_ext_example", run: sched_ext_example },
     GuestTest { name: "deliberate_failure", run: deliberate_failure },
+    GuestTest { name: "real_objects_load", run: common::real_guest::real_objects_load },
+    GuestTest { name: "real_schedulers_run", run: common::real_guest::real_schedulers_run },
 ];
 
-/// Tests that only run when asked for by name.
-const OPT_IN: &[&str] = &["deliberate_failure"];
+/// Tests that only run when asked for by name: the deliberate failure, and the real-object
+/// tests, which get a boot of their own (the verifier takes its time under emulation).
+const OPT_IN: &[&str] = &["deliberate_failure", REAL_OBJECTS[0], REAL_OBJECTS[1]];
+
+/// The guest tests of the real-object boot.
+const REAL_OBJECTS: [&str; 2] = ["real_objects_load", "real_schedulers_run"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !is_libtest_flag(a)).collect();
@@ -89,32 +99,40 @@ fn host(args: &[String]) -> Result<(), String> {
     // The reference loader and the BPF objects it loads in the guest.
     let kernel = SidKernel::fetch().map_err(|e| e.to_string())?;
     let root = SidRoot::ensure(kernel.version()).map_err(|e| e.to_string())?;
-    let bpftool = Bpftool::new(&root).and_then(|b| b.guest_files()).map_err(|e| e.to_string())?;
+    let bpftool_files = Bpftool::new(&root).and_then(|b| b.guest_files()).map_err(|e| e.to_string())?;
     let ops = cache::repo_root().join("bpf/testmod_ops.bpf.o");
     // The kernel's configuration where `__kconfig` externs look for it (`/boot/config-VERSION`):
     // the headers package in the chroot has it.
     let kbuild = SidRoot::kbuild_dir(kernel.version());
     let config = root.path().join(kbuild.trim_start_matches('/')).join(".config");
     let boot_config = format!("/boot/config-{}", kernel.version());
+    // Objects nobody in this project wrote, for the real-object boot.
+    let real = real_objects::all(&root).map_err(|e| format!("real objects: {e}"))?;
+    let real_files = real_objects::guest_files(
+        &real,
+        &cache::root().map_err(|e| e.to_string())?.join(format!("real-objects/guest-{}", std::process::id())),
+    )
+    .map_err(|e| e.to_string())?;
     let run = Vm::new(&me)
         .module("nf_conntrack")
         .module("btrfs")
         .testmod()
-        .files(bpftool)
+        .files(bpftool_files.clone())
         .file(GUEST_TESTMOD_OPS, ops)
         .file(GUEST_FENTRY, cache::repo_root().join("bpf/fentry.bpf.o"))
         .file(GUEST_ATTACH, cache::repo_root().join("bpf/attach.bpf.o"))
         .file(GUEST_CORE_MODULES, cache::repo_root().join("bpf/core_modules.bpf.o"))
-        .file(&boot_config, config)
+        .file(&boot_config, &config)
         .file(GUEST_EXTERNS, cache::repo_root().join("bpf/externs.bpf.o"))
         .file(GUEST_SCX_FIFO, cache::repo_root().join("bpf/scx_fifo.bpf.o"))
         .file(GUEST_SCX_VTIME, cache::repo_root().join("bpf/scx_vtime.bpf.o"))
+        .file(GUEST_SCX_CID, cache::repo_root().join("bpf/scx_cid.bpf.o"))
         .files(scx_example(&me)?)
         .files([bpfkit_binary(&me)?])
         .file(GUEST_EXTERNS_MODULES, cache::repo_root().join("bpf/externs_modules.bpf.o"))
-        .args(guest_args)
-        .run()
-        .map_err(|e| e.to_string())?;
+        .files(real_files.clone())
+        .args(guest_args);
+    let run = run.run().map_err(|e| e.to_string())?;
     println!(
         "vm: kernel {}, boot + guest tests {:.1} s, guest exit status {}",
         run.kernel,
@@ -123,6 +141,29 @@ fn host(args: &[String]) -> Result<(), String> {
     );
     if run.exit_code != 0 {
         return Err(format!("guest tests failed (exit status {})", run.exit_code));
+    }
+
+    // The real objects, in a boot of their own (same kernel and modules).
+    if args.is_empty() {
+        let real_run = Vm::new(&me)
+            .module("nf_conntrack")
+            .module("btrfs")
+            .files(bpftool_files.clone())
+            .file(&boot_config, &config)
+            .files(real_files)
+            .files([bpfkit_binary(&me)?])
+            .args(["--only", REAL_OBJECTS[0], "--only", REAL_OBJECTS[1]])
+            .timeout(std::time::Duration::from_secs(real_objects_timeout()))
+            .run()
+            .map_err(|e| e.to_string())?;
+        println!(
+            "vm (real objects): boot + guest tests {:.1} s, guest exit status {}",
+            real_run.boot_and_run.as_secs_f64(),
+            real_run.exit_code
+        );
+        if real_run.exit_code != 0 {
+            return Err(format!("real-object guest tests failed (exit status {})", real_run.exit_code));
+        }
     }
 
     // The failure path: a guest test that fails must come back as a failure.
@@ -139,6 +180,11 @@ fn host(args: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Time for the real-object boot: `$BPFKIT_VM_REAL_TIMEOUT` seconds, else 900.
+fn real_objects_timeout() -> u64 {
+    std::env::var("BPFKIT_VM_REAL_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(900)
 }
 
 // ---- guest side ------------------------------------------------------------------------------
@@ -167,9 +213,6 @@ fn scx_example(me: &std::path::Path) -> Result<Vec<(String, std::path::PathBuf)>
     }
 }
 
-/// Where the guest finds the `bpfkit` command.
-const GUEST_BPFKIT: &str = "/test/bpfkit";
-
 /// The `bpfkit` binary cargo built for this test run (`target/<profile>/bpfkit`).
 fn bpfkit_binary(me: &std::path::Path) -> Result<(String, std::path::PathBuf), String> {
     let dir = me.parent().and_then(|d| d.parent()).ok_or("cannot locate the target directory")?;
@@ -183,6 +226,8 @@ fn bpfkit_binary(me: &std::path::Path) -> Result<(String, std::path::PathBuf), S
 
 /// Where the guest finds `bpf/scx_vtime.bpf.o`.
 const GUEST_SCX_VTIME: &str = "/test/bpf/scx_vtime.bpf.o";
+/// Where the guest finds `bpf/scx_cid.bpf.o`.
+const GUEST_SCX_CID: &str = "/test/bpf/scx_cid.bpf.o";
 /// Where the guest finds `bpf/externs.bpf.o`.
 const GUEST_EXTERNS: &str = "/test/bpf/externs.bpf.o";
 /// Where the guest finds `bpf/externs_modules.bpf.o`.
@@ -890,6 +935,42 @@ fn sched_ext_fifo() -> Result<(), String> {
 /// The weighted vtime scheduler, the same way.
 fn sched_ext_vtime() -> Result<(), String> {
     run_scheduler(scx_object(GUEST_SCX_VTIME, None)?, "bpfkit_vtime")
+}
+
+/// The cid form (`sched_ext_ops_cid`, Linux 7.2) registers like the cpu form: `prepare` finds
+/// it and moves scx's prolog probe to `bpf_scx_reg_cid`, where it fires at registration; the
+/// scheduler carries the workloads and unregisters cleanly.
+fn sched_ext_cid() -> Result<(), String> {
+    let e = |e: bpfkit::Error| e.to_string();
+    let mut open = bpfkit::OpenObject::open(GUEST_SCX_CID).map_err(e)?;
+    let prepared = bpfkit::sched_ext::prepare(&mut open).map_err(e)?;
+    println!("prepared: {prepared:?}");
+    if prepared.ops_type != "sched_ext_ops_cid" || prepared.ops_map != "cid_ops" {
+        return Err(format!(
+            "prepare found {} ({}), expected cid_ops (sched_ext_ops_cid)",
+            prepared.ops_map, prepared.ops_type
+        ));
+    }
+    let sched = bpfkit::sched_ext::Scheduler::attach(open.load().map_err(e)?).map_err(e)?;
+    let (state, ops) = (bpfkit::sched_ext::state().map_err(e)?, bpfkit::sched_ext::current_ops());
+    let probe = sched.object().global_as::<u64>("probe_fired").map_err(e)?;
+    println!("attached: state {state}, root/ops {ops:?}, prolog probe fired: {probe}");
+    if state != "enabled" || ops.as_deref() != Some("bpfkit_cid") || probe != 1 {
+        return Err(format!("expected enabled, ops bpfkit_cid, probe 1; got {state} / {ops:?} / {probe}"));
+    }
+    let before = sched.object().global_as::<u64>("enqueued").map_err(e)?;
+    let took = common::real_guest::workloads(300)?;
+    let after = sched.object().global_as::<u64>("enqueued").map_err(e)?;
+    println!("workloads done in {took:.2?}: enqueued {before} -> {after}");
+    if after <= before {
+        return Err("ops.enqueue did not run while tasks ran".into());
+    }
+    let info = sched.detach().map_err(e)?;
+    println!("detached: {info} (kind {})", info.kind);
+    if !info.is_clean() {
+        return Err(format!("expected a clean unregistration, got {info:?}"));
+    }
+    Ok(())
 }
 
 /// Attaches a scheduler, runs CPU-bound and sleeping workloads under it, checks its counters

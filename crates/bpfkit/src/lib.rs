@@ -25,6 +25,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod arena;
 mod attach;
 mod error;
 mod externs;

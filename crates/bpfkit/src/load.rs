@@ -17,10 +17,10 @@ use bpfkit_obj::core::{self, CandidateCache};
 use bpfkit_obj::{BPF_F_MMAPABLE, MapDef, MapKind, MapType, Pinning, Program as ObjProgram};
 
 use crate::error::{Error, Result};
-use crate::externs::{ExternOptions, Externs};
+use crate::externs::Externs;
 use crate::kernel_btf::{self, KernelBtf};
 use crate::map::{BPF_ANY, Map, StructOpsValue};
-use crate::object::Object;
+use crate::object::{LoadOptions, Object};
 use crate::pin::path_cstring;
 use crate::struct_ops;
 use crate::sys::mmap::{MapMmap, page_size};
@@ -108,13 +108,9 @@ impl<'a> KernelTypes<'a> {
 }
 
 /// Loads `model` into the kernel.
-pub(crate) fn load(
-    mut model: bpfkit_obj::Object,
-    pin_root: &Path,
-    custom_btf: Option<&Path>,
-    extern_options: &ExternOptions,
-) -> Result<Object> {
-    let mut kernel = KernelTypes::new(custom_btf);
+pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Result<Object> {
+    let (pin_root, extern_options) = (options.pin_root.as_path(), &options.externs);
+    let mut kernel = KernelTypes::new(options.kernel_btf.as_deref());
     // Externs first: `.kconfig` values must be in place before its map is created.
     let used: HashSet<String> = model
         .programs
@@ -133,7 +129,7 @@ pub(crate) fn load(
         let registry = kernel.live()?;
         Externs::resolve(&mut model, &used, &registry, extern_options)?
     };
-    let btf_fd = load_btf(&model)?;
+    let (btf_fd, warnings) = load_btf(&model, options.require_btf)?;
     let mut maps: Vec<Option<Map>> = Vec::with_capacity(model.maps.len());
     // struct_ops maps hold program fds: they are created after the programs.
     let mut ops: Vec<(usize, struct_ops::KernelOps)> = Vec::new();
@@ -167,23 +163,13 @@ pub(crate) fn load(
             outer.update(&slot.slot.to_ne_bytes(), &fd.to_ne_bytes(), BPF_ANY)?;
         }
     }
-    let map_fd = |i: usize| maps.get(i).and_then(Option::as_ref).map(|m| m.as_fd().as_raw_fd());
-    // struct_ops programs that only maps left uncreated (`?.struct_ops`) use are not loaded,
-    // as libbpf does: they would have nothing to attach to.
-    let only_in_disabled: HashSet<&str> = model
-        .maps
-        .iter()
-        .filter(|m| !m.autocreate)
-        .flat_map(|m| match &m.kind {
-            MapKind::StructOps { funcs, .. } => funcs.iter().map(|f| f.program.as_str()).collect(),
-            _ => Vec::new(),
-        })
-        .filter(|p| !ops_targets.contains_key(*p))
-        .collect();
-    let to_load: Vec<usize> = (0..model.programs.len())
-        .filter(|&i| model.programs[i].autoload && !only_in_disabled.contains(model.programs[i].name.as_str()))
-        .collect();
-    drop(only_in_disabled);
+    // Each map's fd, and where its data starts in its memory (an arena's globals sit at its end).
+    let map_fd = |i: usize| {
+        let m = maps.get(i).and_then(Option::as_ref)?;
+        Some((m.as_fd().as_raw_fd(), u32::try_from(m.data_base).unwrap_or(u32::MAX)))
+    };
+    model.adjust_struct_ops_autoload();
+    let to_load: Vec<usize> = (0..model.programs.len()).filter(|&i| model.programs[i].autoload).collect();
     // Each loaded program: its index in the model, its kind and its fd. Its names move from
     // the model into the loaded object at the end.
     let mut programs: Vec<LoadedProgram> = Vec::with_capacity(to_load.len());
@@ -196,7 +182,18 @@ pub(crate) fn load(
             ),
         })?;
         let p = &model.programs[index];
-        let fd = load_program(&model, p, &kind, btf_fd.as_ref(), &map_fd, &mut kernel, &externs, &ops_targets)?;
+        let fd = load_program(&model, p, &kind, btf_fd.as_ref(), &map_fd, &mut kernel, &externs, &ops_targets)
+            .map_err(|e| match e {
+                // Without the object's BTF the verifier knows less (global functions, map
+                // value layouts): say so next to its reason.
+                Error::ProgramLoad { program, source, note, log } if !warnings.is_empty() => Error::ProgramLoad {
+                    program,
+                    source,
+                    note: format!("{note} (loaded without the object's BTF, which the kernel rejected)"),
+                    log,
+                },
+                other => other,
+            })?;
         programs.push(LoadedProgram { index, kind, fd });
     }
     let program_fd = |name: &str| {
@@ -238,6 +235,7 @@ pub(crate) fn load(
             kind: m.kind.clone(),
             fd,
             mmap: None,
+            data_base: 0,
             reused: false,
             struct_ops: Some(StructOpsValue { link, value }),
         };
@@ -275,7 +273,7 @@ pub(crate) fn load(
             }
         }
     }
-    Ok(Object::new(model, btf_fd, maps, programs))
+    Ok(Object::new(model, btf_fd, maps, programs, warnings))
 }
 
 /// A program this load made: its place in the model, what it is, and its fd.
@@ -290,18 +288,32 @@ fn find_created<'a>(model: &bpfkit_obj::Object, maps: &'a [Option<Map>], name: &
     maps.get(index)?.as_ref()
 }
 
-/// `BPF_BTF_LOAD` of the object's fixed-up BTF; `None` for objects without BTF.
-fn load_btf(model: &bpfkit_obj::Object) -> Result<Option<OwnedFd>> {
-    let Some(bytes) = model.btf_for_kernel()? else { return Ok(None) };
-    match sys::btf_load(&bytes, &mut []) {
-        Ok(fd) => Ok(Some(fd)),
-        Err(first) => {
-            // Again with a log, to say why.
-            let mut log = vec![0u8; 1 << 20];
-            let source = sys::btf_load(&bytes, &mut log).err().unwrap_or(first);
-            Err(Error::BtfLoad { object: model.name.clone(), source, log: log_text(&log) })
-        }
+/// `BPF_BTF_LOAD` of the object's fixed-up BTF; `None` for objects without BTF, and for
+/// objects whose BTF the kernel refuses when they can do without it (then with a warning that
+/// gives the kernel's reason): as libbpf, which loads such objects without BTF unless they have
+/// struct_ops maps. `required` makes every refusal an error.
+fn load_btf(model: &bpfkit_obj::Object, required: bool) -> Result<(Option<OwnedFd>, Vec<String>)> {
+    let Some(bytes) = model.btf_for_kernel()? else { return Ok((None, Vec::new())) };
+    let first = match sys::btf_load(&bytes, &mut []) {
+        Ok(fd) => return Ok((Some(fd), Vec::new())),
+        Err(first) => first,
+    };
+    // Again with a log, to say why.
+    let mut log = vec![0u8; 1 << 20];
+    let source = sys::btf_load(&bytes, &mut log).err().unwrap_or(first);
+    let log = log_text(&log);
+    let mandatory = model.maps.iter().any(|m| m.autocreate && matches!(m.kind, MapKind::StructOps { .. }));
+    if required || mandatory {
+        return Err(Error::BtfLoad { object: model.name.clone(), source, log });
     }
+    let reason = log.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no log").to_owned();
+    let warning = format!(
+        "object {}: the kernel rejected its BTF ({source}: {reason}); loaded without BTF, as libbpf does: \
+         maps without BTF types, programs without function and line info (`require_btf(true)` makes this an error)",
+        model.name
+    );
+    log::warn!("{warning}");
+    Ok((None, vec![warning]))
 }
 
 fn map_error(name: &str, source: std::io::Error, def: &MapDef) -> Error {
@@ -365,7 +377,20 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) ->
     params.inner_map_fd = inner.as_ref().map(|fd| fd.as_fd());
     let fd = MapFd::create(&params).map_err(|e| map_error(&m.name, e, def))?;
     drop(inner);
-    let mut map = Map { name: m.name.clone(), kind: m.kind.clone(), fd, mmap: None, reused: false, struct_ops: None };
+    let mut map = Map {
+        name: m.name.clone(),
+        kind: m.kind.clone(),
+        fd,
+        mmap: None,
+        data_base: 0,
+        reused: false,
+        struct_ops: None,
+    };
+    if def.map_type == MapType::ARENA {
+        let memory = crate::arena::map(&m.name, &map.fd, def, &m.data)?;
+        map.data_base = memory.data_offset as usize;
+        map.mmap = Some(memory.mmap);
+    }
     if let MapKind::Data(kind) = &m.kind {
         let key = 0u32.to_ne_bytes();
         if m.data.len() != map.fd.value_size() as usize {
@@ -432,7 +457,15 @@ fn reuse_pinned(m: &bpfkit_obj::Map, d: &MapDef, path: &Path) -> Result<Option<M
             ),
         });
     }
-    Ok(Some(Map { name: m.name.clone(), kind: m.kind.clone(), fd, mmap: None, reused: true, struct_ops: None }))
+    Ok(Some(Map {
+        name: m.name.clone(),
+        kind: m.kind.clone(),
+        fd,
+        mmap: None,
+        data_base: 0,
+        reused: true,
+        struct_ops: None,
+    }))
 }
 
 /// The verifier log in `buf` up to its NUL.
@@ -447,7 +480,7 @@ fn load_program(
     p: &ObjProgram,
     kind: &bpfkit_obj::ProgramSection,
     btf_fd: Option<&OwnedFd>,
-    map_fd: &dyn Fn(usize) -> Option<i32>,
+    map_fd: &dyn Fn(usize) -> Option<(i32, u32)>,
     kernel: &mut KernelTypes<'_>,
     externs: &Externs,
     ops_targets: &HashMap<String, struct_ops::OpsTarget>,
@@ -469,7 +502,7 @@ fn load_program(
         relocated = copy;
         &relocated
     };
-    let mut bound = p.bind_maps(map_fd)?;
+    let mut bound = p.bind_maps_at(map_fd)?;
     let fd_array = externs.patch(&p.name, &mut bound.insns, &bound.unresolved_externs)?;
     let mut insns: Vec<u8> = Vec::with_capacity(bound.insns.len() * 8);
     for insn in &bound.insns {

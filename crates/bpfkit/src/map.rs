@@ -26,8 +26,11 @@ pub struct Map {
     pub(crate) name: String,
     pub(crate) kind: MapKind,
     pub(crate) fd: MapFd,
-    /// Shared mapping of an mmapable global data map (read-only once frozen).
+    /// Shared mapping of an mmapable global data map (read-only once frozen), or of an arena.
     pub(crate) mmap: Option<MapMmap>,
+    /// Where the global variables start in `mmap`: 0, but for an arena, whose `__arena`
+    /// globals the loader placed at its end.
+    pub(crate) data_base: usize,
     /// Whether it was reused from a pin instead of created.
     pub(crate) reused: bool,
     /// For a struct_ops map: how it registers and the value that registers it.
@@ -72,6 +75,15 @@ impl Map {
     /// Maximum entries.
     pub fn max_entries(&self) -> u32 {
         self.fd.max_entries()
+    }
+
+    /// For an arena: the address its memory is mapped at in this process, the same address BPF
+    /// programs see it at (a pointer BPF stores in the arena points here), and its length.
+    pub fn arena_region(&self) -> Option<(u64, usize)> {
+        match (self.map_type(), &self.mmap) {
+            (MapType::ARENA, Some(m)) => Some((m.address(), m.len())),
+            _ => None,
+        }
     }
 
     /// Whether it was taken over from a pinned map (`LIBBPF_PIN_BY_NAME`) instead of created.
@@ -237,7 +249,8 @@ impl Map {
     pub(crate) fn read_data(&self, offset: usize, len: usize) -> Result<Vec<u8>> {
         let bad = || io::Error::new(io::ErrorKind::InvalidInput, "global variable outside the map's value");
         if let Some(m) = &self.mmap {
-            return self.op("read", m.copy(offset, len).ok_or_else(bad));
+            let at = offset.checked_add(self.data_base).ok_or_else(bad);
+            return self.op("read", m.copy(self.op("read", at)?, len).ok_or_else(bad));
         }
         let value = self.lookup(&0u32.to_ne_bytes())?.unwrap_or_default();
         let end = offset.checked_add(len).ok_or_else(bad);
@@ -249,7 +262,8 @@ impl Map {
     pub(crate) fn write_data(&self, offset: usize, data: &[u8], writable_mmap: bool) -> Result<()> {
         let bad = || io::Error::new(io::ErrorKind::InvalidInput, "global variable outside the map's value");
         if let (Some(m), true) = (&self.mmap, writable_mmap) {
-            return self.op("write", m.write(offset, data).ok_or_else(bad));
+            let at = offset.checked_add(self.data_base).ok_or_else(bad);
+            return self.op("write", m.write(self.op("write", at)?, data).ok_or_else(bad));
         }
         let key = 0u32.to_ne_bytes();
         let mut value = self.lookup(&key)?.unwrap_or_default();

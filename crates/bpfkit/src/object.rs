@@ -29,9 +29,20 @@ use crate::sys::pod::{Pod, bytes_of, from_bytes};
 #[derive(Debug, Clone)]
 pub struct OpenObject {
     model: bpfkit_obj::Object,
-    pin_root: PathBuf,
-    kernel_btf: Option<PathBuf>,
-    externs: ExternOptions,
+    options: LoadOptions,
+}
+
+/// How an [`OpenObject`] is to be loaded (everything but the object itself).
+#[derive(Debug, Clone)]
+pub(crate) struct LoadOptions {
+    /// Where `LIBBPF_PIN_BY_NAME` maps live.
+    pub pin_root: PathBuf,
+    /// A BTF file to relocate CO-RE accesses against instead of the running kernel's.
+    pub kernel_btf: Option<PathBuf>,
+    /// Extern overrides.
+    pub externs: ExternOptions,
+    /// Fail when the kernel refuses the object's BTF, instead of loading without it.
+    pub require_btf: bool,
 }
 
 impl OpenObject {
@@ -49,9 +60,12 @@ impl OpenObject {
     pub fn from_model(model: bpfkit_obj::Object) -> OpenObject {
         OpenObject {
             model,
-            pin_root: PathBuf::from(DEFAULT_PIN_ROOT),
-            kernel_btf: None,
-            externs: ExternOptions::default(),
+            options: LoadOptions {
+                pin_root: PathBuf::from(DEFAULT_PIN_ROOT),
+                kernel_btf: None,
+                externs: ExternOptions::default(),
+                require_btf: false,
+            },
         }
     }
 
@@ -78,6 +92,13 @@ impl OpenObject {
     /// Sets global variable `name` to `value`.
     pub fn set_global_as<T: Pod>(&mut self, name: &str, value: &T) -> Result<()> {
         self.set_global(name, bytes_of(value))
+    }
+
+    /// Resizes global data section `map` (`.data.NAME`, ...) to `size` bytes before load, as
+    /// libbpf's `bpf_map__set_value_size` does: the section's last variable, an array, grows or
+    /// shrinks with it (scx's `RESIZABLE_ARRAY`), and what was set in it so far is kept.
+    pub fn resize_data(&mut self, map: &str, size: u32) -> Result<()> {
+        Ok(self.model.resize_data(map, size)?)
     }
 
     /// The map named `name`, to change its definition (`def.max_entries`, flags) or `autocreate`.
@@ -109,7 +130,16 @@ impl OpenObject {
 
     /// Where `LIBBPF_PIN_BY_NAME` maps are pinned and looked for (default `/sys/fs/bpf`).
     pub fn set_pin_root(&mut self, root: impl Into<PathBuf>) {
-        self.pin_root = root.into();
+        self.options.pin_root = root.into();
+    }
+
+    /// Whether the kernel must take the object's BTF. By default, as libbpf does, an object
+    /// whose BTF this kernel refuses is loaded without it (its maps without BTF types, its
+    /// programs without function and line info) unless it has struct_ops maps, which cannot do
+    /// without; the refusal, with the kernel's reason, is then in [`Object::warnings`] and in
+    /// the log. With `true`, the refusal fails the load ([`Error::BtfLoad`]).
+    pub fn require_btf(&mut self, required: bool) {
+        self.options.require_btf = required;
     }
 
     /// Relocate CO-RE accesses against the BTF in `path` (raw BTF or an ELF with `.BTF`) instead
@@ -117,21 +147,21 @@ impl OpenObject {
     /// `/sys/kernel/btf`. Module BTF is not searched then; attach targets still come from the
     /// running kernel.
     pub fn set_kernel_btf(&mut self, path: impl Into<PathBuf>) {
-        self.kernel_btf = Some(path.into());
+        self.options.kernel_btf = Some(path.into());
     }
 
     /// Sets the value a `__kconfig` extern gets (`CONFIG_HZ` = `"1000"`, `CONFIG_X` = `"y"`,
     /// `LINUX_KERNEL_VERSION` = a number), in the kernel config file's syntax, instead of the
     /// running kernel's.
     pub fn set_kconfig(&mut self, name: &str, value: &str) {
-        self.externs.kconfig.insert(name.to_owned(), value.to_owned());
+        self.options.externs.kconfig.insert(name.to_owned(), value.to_owned());
     }
 
     /// Requires kernel symbol `symbol` (a kfunc or variable; its name without flavour) to come
     /// from module `module`: for a name several loaded modules define, which is otherwise an
     /// error.
     pub fn set_extern_module(&mut self, symbol: &str, module: &str) {
-        self.externs.modules.insert(symbol.to_owned(), module.to_owned());
+        self.options.externs.modules.insert(symbol.to_owned(), module.to_owned());
     }
 
     /// The bytes of member `member` of struct_ops variable `map` (its initial value, as the
@@ -163,7 +193,8 @@ impl OpenObject {
     }
 
     /// Points function member `member` of struct_ops variable `map` at `program` (a struct_ops
-    /// program of the object), or clears it (`None`), before load.
+    /// program of the object), or clears it (`None`), before load. The program it pointed at
+    /// before is then not loaded, unless a member of a created map still points at it.
     pub fn set_struct_ops_program(&mut self, map: &str, member: &str, program: Option<&str>) -> Result<()> {
         let (m, off, _) = self.struct_ops_member(map, member)?;
         if let Some(p) = program {
@@ -172,9 +203,21 @@ impl OpenObject {
         let bpfkit_obj::MapKind::StructOps { funcs, .. } = &mut self.model.maps[m].kind else {
             return Err(Error::not_found("struct_ops map", map, []));
         };
+        let unhooked: Vec<String> = funcs
+            .iter()
+            .filter(|f| f.member == member && Some(f.program.as_str()) != program)
+            .map(|f| f.program.clone())
+            .collect();
         funcs.retain(|f| f.member != member);
         if let Some(p) = program {
             funcs.push(bpfkit_obj::OpsFunc { member: member.to_owned(), offset: off as u32, program: p.to_owned() });
+        }
+        // The program the member pointed at is not loaded any more, unless another member of
+        // a created map still points at it (decided at load), as libbpf does.
+        for name in unhooked {
+            if let Some(p) = self.model.program_mut(&name) {
+                p.autoload = false;
+            }
         }
         Ok(())
     }
@@ -203,7 +246,7 @@ impl OpenObject {
 
     /// Creates the maps and loads the programs into the kernel.
     pub fn load(self) -> Result<Object> {
-        load::load(self.model, &self.pin_root, self.kernel_btf.as_deref(), &self.externs)
+        load::load(self.model, &self.options)
     }
 }
 
@@ -218,6 +261,7 @@ pub struct Object {
     globals: Vec<GlobalVar>,
     /// Which maps are `.rodata` (frozen: read-only from user space too).
     rodata: Vec<bool>,
+    warnings: Vec<String>,
 }
 
 impl Object {
@@ -227,6 +271,7 @@ impl Object {
         btf_fd: Option<OwnedFd>,
         maps: Vec<Option<Map>>,
         programs: Vec<crate::load::LoadedProgram>,
+        warnings: Vec<String>,
     ) -> Object {
         let rodata =
             model.maps.iter().map(|m| matches!(m.kind, MapKind::Data(DataKind::Rodata | DataKind::Kconfig))).collect();
@@ -239,12 +284,19 @@ impl Object {
             })
             .collect();
         let globals = model.take_globals();
-        Object { name: std::mem::take(&mut model.name), btf_fd, maps, programs, globals, rodata }
+        Object { name: std::mem::take(&mut model.name), btf_fd, maps, programs, globals, rodata, warnings }
     }
 
     /// The object's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What the load did differently from what the object asks, worth telling its user: the
+    /// kernel refused the object's BTF and it was loaded without (see
+    /// [`OpenObject::require_btf`]). Empty when everything went as declared.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The object's BTF as loaded into the kernel.

@@ -78,3 +78,48 @@ fn corrupted_objects_give_object_errors() {
         }
     }
 }
+
+/// `minimal.bpf.o` with an invalid identifier in its BTF (typedef `__u64` renamed `-_u64`): the
+/// parser takes it, the kernel's BTF checks refuse it.
+fn minimal_with_btf_the_kernel_refuses() -> Vec<u8> {
+    let mut bytes = std::fs::read(fixture("minimal")).unwrap();
+    let needle = b"\0__u64\0";
+    let mut patched = 0;
+    let mut at = 0;
+    while let Some(pos) = bytes[at..].windows(needle.len()).position(|w| w == needle) {
+        bytes[at + pos + 1] = b'-';
+        at += pos + needle.len();
+        patched += 1;
+    }
+    assert!(patched > 0, "no __u64 in the fixture's strings");
+    bytes
+}
+
+#[test]
+fn an_object_whose_btf_the_kernel_refuses_loads_without_it() {
+    if !ready("an_object_whose_btf_the_kernel_refuses_loads_without_it") {
+        return;
+    }
+    let _serial = serial();
+    let bytes = minimal_with_btf_the_kernel_refuses();
+    // As libbpf: loaded without BTF, and the refusal is told, with the kernel's reason.
+    let mut open = OpenObject::from_bytes("minimal", &bytes).unwrap();
+    open.set_global_as("target_tgid", &std::process::id()).unwrap();
+    let obj = open.load().expect("loads without its BTF");
+    assert!(obj.btf_fd().is_none());
+    let warning = obj.warnings().join("\n");
+    assert!(warning.contains("rejected its BTF") && warning.contains("Invalid name"), "{warning}");
+    // And it works: the tracepoint counts this process's getpid() calls.
+    let link = obj.program("count_getpid").unwrap().attach().unwrap();
+    for _ in 0..3 {
+        common::getpid();
+    }
+    assert_eq!(obj.global_as::<u64>("hits").unwrap(), 3);
+    drop(link);
+
+    // The strict option fails instead, with the kernel's log.
+    let mut open = OpenObject::from_bytes("minimal", &bytes).unwrap();
+    open.require_btf(true);
+    let e = open.load().unwrap_err();
+    assert!(matches!(&e, Error::BtfLoad { log, .. } if log.contains("Invalid name")), "{e}");
+}

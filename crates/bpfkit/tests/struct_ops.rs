@@ -148,9 +148,12 @@ fn unknown_ops_types_and_unused_programs_are_named() {
     }
     let e = open.load().unwrap_err().to_string();
     assert!(e.contains("tcp_congestion_opz") && e.contains("tcp_congestion_ops"), "{e}");
-    // A struct_ops program no ops map points to (init, unbound here) has nothing to attach to.
+    // A struct_ops program no ops map points to has nothing to attach to: unhooking a member
+    // turns its program off (as libbpf does), and turning it back on is an error naming it.
     let mut open = OpenObject::open(fixture("tcp_cc")).unwrap();
     open.set_struct_ops_program(NAME, "init", None).unwrap();
+    assert!(!open.model().program("bpfkit_reno_init").unwrap().autoload);
+    open.program_mut("bpfkit_reno_init").unwrap().autoload = true;
     let e = open.load().unwrap_err().to_string();
     assert!(e.contains("bpfkit_reno_init") && e.contains("no struct_ops map of the object uses"), "{e}");
 }
@@ -167,10 +170,11 @@ fn the_ops_value_can_be_changed_before_load() {
     name[..12].copy_from_slice(b"bpfkit_reno2");
     open.set_struct_ops_field(NAME, "name", &name).unwrap();
     assert!(open.set_struct_ops_field(NAME, "name", b"short").is_err());
-    // `init` is optional for TCP congestion controls: cleared, it never runs.
+    // `init` is optional for TCP congestion controls: cleared, its program is not loaded (as
+    // libbpf turns its autoload off) and never runs.
     open.set_struct_ops_program(NAME, "init", None).unwrap();
-    open.program_mut("bpfkit_reno_init").unwrap().autoload = false;
     let obj = open.load().unwrap();
+    assert!(obj.program("bpfkit_reno_init").is_err(), "the unhooked program was loaded");
     let link = obj.map(NAME).unwrap().attach_struct_ops().unwrap();
     let listed = std::fs::read_to_string(AVAILABLE).unwrap();
     assert!(listed.split_whitespace().any(|n| n == "bpfkit_reno2"), "{listed}");

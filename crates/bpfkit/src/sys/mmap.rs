@@ -33,6 +33,39 @@ impl MapMmap {
         Ok(MapMmap { ptr, len })
     }
 
+    /// Maps `len` bytes of `fd` read-write and shared at address `addr` exactly, or where the
+    /// kernel chooses when `addr` is 0: an arena, whose memory BPF programs see at the address
+    /// its definition names. `MAP_FIXED_NOREPLACE`, not libbpf's `MAP_FIXED`: a range already in
+    /// use is an error (`EEXIST`), never silently replaced.
+    pub(crate) fn new_at(fd: BorrowedFd<'_>, addr: u64, len: usize) -> io::Result<MapMmap> {
+        let flags = libc::MAP_SHARED | if addr != 0 { libc::MAP_FIXED_NOREPLACE } else { 0 };
+        let hint = usize::try_from(addr).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: with MAP_FIXED_NOREPLACE the kernel maps only where nothing is mapped (so no
+        // Rust object is aliased), and without an address it picks a free range; the fd is valid
+        // for the duration of the call (borrowed).
+        let ptr = unsafe {
+            libc::mmap(hint as *mut libc::c_void, len, libc::PROT_READ | libc::PROT_WRITE, flags, fd.as_raw_fd(), 0)
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(super::kernel_error(io::Error::last_os_error()));
+        }
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned NULL"))?;
+        let mapping = MapMmap { ptr, len };
+        // Kernels before 4.17 take MAP_FIXED_NOREPLACE as a hint and may map elsewhere.
+        if addr != 0 && mapping.address() != addr {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("mapped at {:#x} instead of {addr:#x}", mapping.address()),
+            ));
+        }
+        Ok(mapping)
+    }
+
+    /// The address the mapping starts at.
+    pub(crate) fn address(&self) -> u64 {
+        self.ptr.as_ptr() as usize as u64
+    }
+
     /// Length in bytes.
     pub(crate) fn len(&self) -> usize {
         self.len
