@@ -188,3 +188,13 @@ fn impossible_map_definitions_are_named() {
     let err = Object::parse("maps", &bytes).unwrap_err().to_string();
     assert!(err.starts_with("map bpfkit_pinned: field pinning: unknown pinning mode 7"), "{err}");
 }
+
+#[test]
+fn only_sections_ending_in_an_array_resize() {
+    let mut obj = Object::parse("minimal", &fixture("minimal")).unwrap();
+    // `.data` holds `stamp`, a u64: nothing to grow.
+    let e = obj.resize_data(".data", 64).unwrap_err().to_string();
+    assert!(e.contains("stamp is not an array"), "{e}");
+    assert!(obj.resize_data("counts", 64).unwrap_err().to_string().contains("only global data"));
+    assert!(obj.resize_data("nothing", 64).is_err());
+}
