@@ -11,6 +11,10 @@
  * registration). A cid-form scheduler registers through bpf_scx_reg_cid, so
  * the loader must retarget it there (bpfkit::sched_ext::prepare does, as
  * scx_ops_cid_open! does); when it fires, probe_fired becomes 1.
+ * The kernel takes a cid-form scheduler only if its programs use a BPF arena
+ * (it keeps its per-CPU cid state there, so the arena needs room):
+ * this one counts its enqueues in an __arena global too (in_arena, starting
+ * at 1000: its initial value is placed in the arena by the loader).
  * .bss stats: enqueued (ops.enqueue calls); uei: the exit info.
  */
 #include "vmlinux.h"
@@ -27,6 +31,14 @@ const volatile u64 __SCX_SLICE_DFL = 0;
 u64 enqueued;
 u64 probe_fired;
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARENA);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << 14); /* pages: the kernel keeps its cid state in it */
+} arena SEC(".maps");
+
+u64 __attribute__((address_space(1))) in_arena = 1000;
+
 BPFKIT_UEI_DEFINE();
 
 SEC("fentry/bpf_scx_reg")
@@ -40,6 +52,7 @@ SEC("struct_ops/cid_enqueue")
 void BPF_PROG(cid_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	__sync_fetch_and_add(&enqueued, 1);
+	in_arena += 1;
 	scx_bpf_dsq_insert(p, SCX_DSQ_GLOBAL, __SCX_SLICE_DFL, enq_flags);
 }
 

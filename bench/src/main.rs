@@ -9,7 +9,9 @@
 //! of the Debian sid corpus as split BTF on its vmlinux, (d) peak memory of (a), one child
 //! process per parser, (f) open the project's BPF objects (bpfkit-obj vs libbpf), (g) open + load
 //! them into the kernel (bpfkit vs libbpf: user and system CPU per load, root only), (h) the user-space
-//! instructions of a load (callgrind), (i) CO-RE relocation alone (bpfkit-obj vs aya-obj). Inputs:
+//! instructions of a load (callgrind), (i) CO-RE relocation alone (bpfkit-obj vs aya-obj), (j)
+//! one open + load + close of each real object (scx schedulers, Debian packages; callgrind and
+//! peak RSS). Inputs:
 //! the running kernel's `/sys/kernel/btf/vmlinux` and the corpus of
 //! `scripts/fetch-btf-corpus.sh` (`--corpus`, else `$BPFKIT_CORPUS`, else
 //! `${BPFKIT_CACHE:-$HOME/.cache/bpfkit}/corpus`); missing parts are skipped with the reason.
@@ -27,6 +29,7 @@ mod load;
 mod memory;
 #[allow(unsafe_code)] // getrusage and geteuid.
 mod os;
+mod real;
 mod relocation;
 mod suite;
 mod table;
@@ -101,6 +104,25 @@ fn bpf_fixtures() -> Result<Vec<(String, Vec<u8>)>, String> {
     }
     out.sort();
     Ok(out)
+}
+
+/// (j), on the real-object corpus (built or fetched on first use; quick: two objects).
+fn real_objects(quick: bool, pin_root: &Path) -> Result<(), String> {
+    let objects = bpfkit_testkit::kernel::SidKernel::fetch()
+        .and_then(|k| bpfkit_testkit::chroot::SidRoot::ensure(k.version()))
+        .and_then(|root| bpfkit_testkit::real_objects::all(&root));
+    match objects {
+        Ok(all) => {
+            let chosen: Vec<_> = if quick {
+                all.into_iter().filter(|o| o.name == "scx_lavd" || o.name == "libbpf-tools/opensnoop").collect()
+            } else {
+                all
+            };
+            real::table(&chosen, pin_root)?.print();
+        }
+        Err(why) => println!("skipping (j): the real objects are not available: {why}\n"),
+    }
+    Ok(())
 }
 
 fn run(options: Options) -> Result<(), String> {
@@ -216,6 +238,7 @@ fn run(options: Options) -> Result<(), String> {
                     .map(|v| (v.blob.label.clone(), v.blob.path.as_path()))
                     .collect();
                 relocation::table(&core, &targets, if options.quick { 1 } else { 3 })?.print();
+                real_objects(options.quick, pins.path())?;
             } else {
                 println!("skipping (h): valgrind is not installed\n");
             }

@@ -49,11 +49,11 @@ pub struct CoreRelo {
 /// The records of one code section.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtSection {
-    /// `func_info` records, by byte offset.
+    /// `func_info` records, sorted by byte offset.
     pub func_info: Vec<FuncInfo>,
-    /// `line_info` records, by byte offset.
+    /// `line_info` records, sorted by byte offset.
     pub line_info: Vec<LineInfo>,
-    /// CO-RE relocations.
+    /// CO-RE relocations, sorted by byte offset.
     pub core_relos: Vec<CoreRelo>,
 }
 
@@ -133,6 +133,20 @@ impl BtfExt {
                 return Err(err(field, format!("{} area (offset {off}, length {len}) out of bounds", area.name())));
             };
             parse_area(&r, start, end, area, btf, &mut ext)?;
+        }
+        // By instruction, so that the linker finds a function's records by binary search (the
+        // kernel wants func_info and line_info in that order too). clang and libbpf's linker
+        // write them so; anything else is put in order here.
+        for (_, section) in &mut ext.sections {
+            if !section.func_info.is_sorted_by_key(|r| r.insn_off) {
+                section.func_info.sort_by_key(|r| r.insn_off);
+            }
+            if !section.line_info.is_sorted_by_key(|r| r.insn_off) {
+                section.line_info.sort_by_key(|r| r.insn_off);
+            }
+            if !section.core_relos.is_sorted_by_key(|r| r.insn_off) {
+                section.core_relos.sort_by_key(|r| r.insn_off);
+            }
         }
         Ok(ext)
     }

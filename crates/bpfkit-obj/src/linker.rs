@@ -3,7 +3,7 @@
 //! appended after it, once, and each call's relative offset is rewritten for the new layout.
 //! Relocations and `.BTF.ext` records of every appended function follow it.
 
-use crate::btf_ext::ExtSection;
+use crate::btf_ext::{CoreRelo, ExtSection, FuncInfo, LineInfo};
 use crate::error::{ObjError, Result};
 use crate::insn::{Insn, PSEUDO_FUNC};
 use crate::reloc::{InsnReloc, RelocTarget};
@@ -205,29 +205,28 @@ fn append(
         }
     }
     if let Some(records) = ext.get(sec).copied().flatten() {
-        out.ext.func_info.reserve(records.func_info.len());
-        out.ext.line_info.reserve(records.line_info.len());
-        // `.BTF.ext` offsets are bytes within the section.
+        // `.BTF.ext` offsets are bytes within the section; the records are sorted by them, so
+        // the function's own are one run, found by binary search (a big section has tens of
+        // thousands of line records, and each program appends many of its functions).
+        let (lo, hi) = ((func.start * 8) as u64, ((func.start + func.len) * 8) as u64);
         let rebase = |off: u32| -> Option<u32> {
             let insn = off as usize / 8;
             (off % 8 == 0 && range.contains(&insn)).then(|| (new_start + insn - func.start) as u32)
         };
-        for r in &records.func_info {
-            if let Some(insn_off) = rebase(r.insn_off) {
-                out.ext.func_info.push(crate::btf_ext::FuncInfo { insn_off, ..*r });
-            }
-        }
-        for r in &records.line_info {
-            if let Some(insn_off) = rebase(r.insn_off) {
-                out.ext.line_info.push(crate::btf_ext::LineInfo { insn_off, ..*r });
-            }
-        }
-        for r in &records.core_relos {
-            if let Some(insn_off) = rebase(r.insn_off) {
-                out.ext.core_relos.push(crate::btf_ext::CoreRelo { insn_off, ..*r });
-            }
-        }
+        let fi = run_of(&records.func_info, |r| r.insn_off, lo, hi);
+        out.ext.func_info.extend(fi.iter().filter_map(|r| Some(FuncInfo { insn_off: rebase(r.insn_off)?, ..*r })));
+        let li = run_of(&records.line_info, |r| r.insn_off, lo, hi);
+        out.ext.line_info.extend(li.iter().filter_map(|r| Some(LineInfo { insn_off: rebase(r.insn_off)?, ..*r })));
+        let cr = run_of(&records.core_relos, |r| r.insn_off, lo, hi);
+        out.ext.core_relos.extend(cr.iter().filter_map(|r| Some(CoreRelo { insn_off: rebase(r.insn_off)?, ..*r })));
     }
     chunks.push(Chunk { section: sec, func: f, orig_start: func.start, new_start, len: func.len });
     chunks.len() - 1
+}
+
+/// The records of `records` (sorted by `offset`) whose offsets lie in `lo..hi`.
+fn run_of<T>(records: &[T], offset: impl Fn(&T) -> u32, lo: u64, hi: u64) -> &[T] {
+    let start = records.partition_point(|r| u64::from(offset(r)) < lo);
+    let end = records.partition_point(|r| u64::from(offset(r)) < hi);
+    &records[start..end.max(start)]
 }

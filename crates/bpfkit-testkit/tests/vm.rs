@@ -47,14 +47,15 @@ const GUEST_TESTS: &[GuestTest] = &[
     GuestTest { name: "deliberate_failure", run: deliberate_failure },
     GuestTest { name: "real_objects_load", run: common::real_guest::real_objects_load },
     GuestTest { name: "real_schedulers_run", run: common::real_guest::real_schedulers_run },
+    GuestTest { name: "real_objects_details", run: common::real_guest::real_objects_details },
 ];
 
 /// Tests that only run when asked for by name: the deliberate failure, and the real-object
 /// tests, which get a boot of their own (the verifier takes its time under emulation).
-const OPT_IN: &[&str] = &["deliberate_failure", REAL_OBJECTS[0], REAL_OBJECTS[1]];
+const OPT_IN: &[&str] = &["deliberate_failure", REAL_OBJECTS[0], REAL_OBJECTS[1], REAL_OBJECTS[2]];
 
 /// The guest tests of the real-object boot.
-const REAL_OBJECTS: [&str; 2] = ["real_objects_load", "real_schedulers_run"];
+const REAL_OBJECTS: [&str; 3] = ["real_objects_load", "real_schedulers_run", "real_objects_details"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !is_libtest_flag(a)).collect();
@@ -152,7 +153,7 @@ fn host(args: &[String]) -> Result<(), String> {
             .file(&boot_config, &config)
             .files(real_files)
             .files([bpfkit_binary(&me)?])
-            .args(["--only", REAL_OBJECTS[0], "--only", REAL_OBJECTS[1]])
+            .args(REAL_OBJECTS.iter().flat_map(|t| ["--only", t]))
             .timeout(std::time::Duration::from_secs(real_objects_timeout()))
             .run()
             .map_err(|e| e.to_string())?;
@@ -951,7 +952,16 @@ fn sched_ext_cid() -> Result<(), String> {
             prepared.ops_map, prepared.ops_type
         ));
     }
-    let sched = bpfkit::sched_ext::Scheduler::attach(open.load().map_err(e)?).map_err(e)?;
+    let obj = open.load().map_err(e)?;
+    // The kernel takes a cid-form scheduler only with an arena; its __arena global starts at
+    // the initial value the loader put into the arena.
+    let (arena_at, _) = obj.map("arena").map_err(e)?.arena_region().ok_or("the arena is not mapped")?;
+    let initial = obj.global_as::<u64>("in_arena").map_err(e)?;
+    println!("arena at {arena_at:#x}, in_arena = {initial}");
+    if initial != 1000 {
+        return Err(format!("the __arena global reads {initial}, its initial value is 1000"));
+    }
+    let sched = bpfkit::sched_ext::Scheduler::attach(obj).map_err(e)?;
     let (state, ops) = (bpfkit::sched_ext::state().map_err(e)?, bpfkit::sched_ext::current_ops());
     let probe = sched.object().global_as::<u64>("probe_fired").map_err(e)?;
     println!("attached: state {state}, root/ops {ops:?}, prolog probe fired: {probe}");
@@ -961,8 +971,9 @@ fn sched_ext_cid() -> Result<(), String> {
     let before = sched.object().global_as::<u64>("enqueued").map_err(e)?;
     let took = common::real_guest::workloads(300)?;
     let after = sched.object().global_as::<u64>("enqueued").map_err(e)?;
-    println!("workloads done in {took:.2?}: enqueued {before} -> {after}");
-    if after <= before {
+    let in_arena = sched.object().global_as::<u64>("in_arena").map_err(e)?;
+    println!("workloads done in {took:.2?}: enqueued {before} -> {after}, in_arena {in_arena}");
+    if after <= before || in_arena <= 1000 {
         return Err("ops.enqueue did not run while tasks ran".into());
     }
     let info = sched.detach().map_err(e)?;

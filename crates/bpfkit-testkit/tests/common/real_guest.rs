@@ -156,3 +156,67 @@ fn run_one(object: &real_objects::RealObject) -> Result<(), String> {
     }
     Ok(())
 }
+
+fn find<'a>(objects: &'a [real_objects::RealObject], name: &str) -> Result<&'a real_objects::RealObject, String> {
+    objects.iter().find(|o| o.name == name).ok_or_else(|| format!("{name} is not in the manifest"))
+}
+
+/// What real objects need beyond loading, each seen through the kernel: scx_p2dq's arena
+/// mapped at the address its `__ulong(map_extra, ...)` names, its syscall program handing a
+/// page it allocated back through its context; scx_bpfland with a callback unhooked before load
+/// loading without that program and running.
+pub fn real_objects_details() -> Result<(), String> {
+    let e = |e: bpfkit::Error| e.to_string();
+    let objects = real_objects::guest_objects().map_err(|e| e.to_string())?;
+
+    // The arena and a syscall program's context written back.
+    let p2dq = find(&objects, "scx_p2dq")?;
+    let mut open = bpfkit::OpenObject::open(&p2dq.path).map_err(e)?;
+    let extra = open.model().map("arena").ok_or("scx_p2dq has no arena map")?.def.map_extra;
+    bpfkit::sched_ext::prepare(&mut open).map_err(e)?;
+    let obj = open.load().map_err(e)?;
+    let (address, len) = obj.map("arena").map_err(e)?.arena_region().ok_or("the arena is not mapped")?;
+    println!("scx_p2dq: arena mapped at {address:#x} ({len} bytes), map_extra {extra:#x}");
+    if address != extra || extra == 0 {
+        return Err(format!("the arena is at {address:#x}, its definition names {extra:#x}"));
+    }
+    // struct scx_userspace_arena_alloc_pages_args { u32 sz; void __arena *ret; }
+    let mut ctx = [0u8; 16];
+    ctx[..4].copy_from_slice(&5000u32.to_ne_bytes());
+    let run = obj
+        .program("scx_userspace_arena_alloc_pages")
+        .map_err(e)?
+        .test_run(&mut bpfkit::TestRun { ctx_in: &mut ctx, ..Default::default() })
+        .map_err(e)?;
+    let size = u32::from_ne_bytes(ctx[..4].try_into().map_err(|_| "ctx")?);
+    let page = u64::from_ne_bytes(ctx[8..].try_into().map_err(|_| "ctx")?);
+    println!("scx_userspace_arena_alloc_pages(5000): returned {}, sz now {size}, ret {page:#x}", run.retval);
+    let page_size = bpfkit::sys::page_size() as u32;
+    if run.retval != 0 || size != 5000u32.div_ceil(page_size) * page_size {
+        return Err(format!("the program's results did not come back through its context: sz {size}"));
+    }
+    if page < address || page >= address + len as u64 {
+        return Err(format!("the page it allocated, {page:#x}, is not inside the arena"));
+    }
+    drop(obj);
+
+    // A callback unhooked before load: its program is not loaded, the scheduler still runs.
+    let bpfland = find(&objects, "scx_bpfland")?;
+    let mut open = bpfkit::OpenObject::open(&bpfland.path).map_err(e)?;
+    open.set_global("numa_enabled", &[0]).map_err(e)?;
+    let prepared = bpfkit::sched_ext::prepare(&mut open).map_err(e)?;
+    open.set_struct_ops_program(&prepared.ops_map, "runnable", None).map_err(e)?;
+    let obj = open.load().map_err(e)?;
+    if obj.program("bpfland_runnable").is_ok() {
+        return Err("bpfland_runnable was loaded although no member points at it".into());
+    }
+    let sched = bpfkit::sched_ext::Scheduler::attach(obj).map_err(e)?;
+    let ops = bpfkit::sched_ext::current_ops();
+    let took = workloads(200)?;
+    let info = sched.detach().map_err(e)?;
+    println!("scx_bpfland without ops.runnable: root/ops {ops:?}, workloads {took:.2?}, {info}");
+    if ops.as_deref() != Some("bpfland") || !info.is_clean() {
+        return Err(format!("expected bpfland running and a clean exit, got {ops:?} / {info}"));
+    }
+    Ok(())
+}
