@@ -20,8 +20,12 @@ pub fn print_peak_rss() {
 
 /// Peak RSS in KiB of this binary run with `args` (not under valgrind).
 pub fn peak_rss<S: AsRef<OsStr>>(args: &[S]) -> Result<u64, String> {
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(&me).args(args).output().map_err(|e| format!("{}: {e}", me.display()))?;
+    peak_rss_of(&std::env::current_exe().map_err(|e| e.to_string())?, args)
+}
+
+/// Peak RSS in KiB of `program` run with `args` (it prints `peak <VmHWM>`).
+pub fn peak_rss_of<S: AsRef<OsStr>>(me: &Path, args: &[S]) -> Result<u64, String> {
+    let out = Command::new(me).args(args).output().map_err(|e| format!("{}: {e}", me.display()))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     stdout
         .lines()
@@ -32,10 +36,14 @@ pub fn peak_rss<S: AsRef<OsStr>>(args: &[S]) -> Result<u64, String> {
 
 /// User-space instructions of this binary run with `args` under callgrind, and what it printed.
 pub fn instructions<S: AsRef<OsStr>>(args: &[S]) -> Result<(u64, String), String> {
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    instructions_of(&std::env::current_exe().map_err(|e| e.to_string())?, args)
+}
+
+/// User-space instructions of `me` run with `args` under callgrind, and what it printed.
+pub fn instructions_of<S: AsRef<OsStr>>(me: &Path, args: &[S]) -> Result<(u64, String), String> {
     let out = Command::new("valgrind")
         .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
-        .arg(&me)
+        .arg(me)
         .args(args)
         .output()
         .map_err(|e| format!("valgrind: {e}"))?;

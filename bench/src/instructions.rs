@@ -27,9 +27,6 @@ pub fn child(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> Res
         match loader {
             "bpfkit" => crate::load::bpfkit_load(name, &bytes, pin_root)?,
             "libbpf" => drop(LibbpfObject::open_and_load(&bytes, &cname, &pin_c)?),
-            // Open and close only (no kernel), for objects this kernel cannot load.
-            "bpfkit-open" => drop(bpfkit::OpenObject::from_bytes(name, &bytes).map_err(|e| e.to_string())?),
-            "libbpf-open" => drop(LibbpfObject::open_mem(&bytes, &cname)?),
             other => return Err(format!("unknown loader {other}")),
         }
     }
@@ -39,12 +36,12 @@ pub fn child(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> Res
 }
 
 /// The child's arguments for `rounds` loads.
-pub fn loads(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> [OsString; 5] {
+fn loads(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> [OsString; 5] {
     ["loads".into(), loader.into(), object.into(), rounds.to_string().into(), pin_root.into()]
 }
 
 /// User-space instructions of `rounds` loads in a child under callgrind.
-pub fn count(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> Result<u64, String> {
+fn count(loader: &str, object: &Path, rounds: usize, pin_root: &Path) -> Result<u64, String> {
     child::instructions(&loads(loader, object, rounds, pin_root)).map(|(n, _)| n)
 }
 

@@ -118,6 +118,7 @@ fn real_objects(quick: bool, pin_root: &Path) -> Result<(), String> {
             } else {
                 all
             };
+            real::build_children()?;
             real::table(&chosen, pin_root)?.print();
         }
         Err(why) => println!("skipping (j): the real objects are not available: {why}\n"),

@@ -996,36 +996,11 @@ fn run_scheduler(obj: bpfkit::Object, name: &str) -> Result<(), String> {
     }
     let stat = |name: &str| sched.object().global_as::<u64>(name).map_err(e);
     let before = (stat("enqueued")?, stat("dispatched")?);
-    let start = std::time::Instant::now();
-    let spinners: Vec<_> = (0..2)
-        .map(|_| {
-            std::thread::spawn(|| {
-                let mut x = 0u64;
-                let t = std::time::Instant::now();
-                while t.elapsed() < std::time::Duration::from_millis(300) {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                }
-                x
-            })
-        })
-        .collect();
-    let sleeper = std::thread::spawn(|| {
-        for _ in 0..50 {
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-    });
-    for s in spinners {
-        s.join().map_err(|_| "spinner panicked")?;
-    }
-    sleeper.join().map_err(|_| "sleeper panicked")?;
+    let took = common::real_guest::workloads(300)?;
     let after = (stat("enqueued")?, stat("dispatched")?);
     println!(
         "workloads done in {:.2?}: enqueued {} -> {}, dispatched {} -> {}",
-        start.elapsed(),
-        before.0,
-        after.0,
-        before.1,
-        after.1
+        took, before.0, after.0, before.1, after.1
     );
     if after.0 <= before.0 || after.1 <= before.1 {
         return Err("the scheduler's counters did not grow while tasks ran".into());

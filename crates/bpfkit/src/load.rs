@@ -230,15 +230,7 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
         };
         let def = MapDef { value_size: k.wrapper_size, map_flags: flags, ..m.def.clone() };
         let fd = MapFd::create(&params).map_err(|e| map_error(&m.name, e, &def))?;
-        let map = Map {
-            name: m.name.clone(),
-            kind: m.kind.clone(),
-            fd,
-            mmap: None,
-            data_base: 0,
-            reused: false,
-            struct_ops: Some(StructOpsValue { link, value }),
-        };
+        let map = Map { struct_ops: Some(StructOpsValue { link, value }), ..Map::created(m, fd) };
         // A link map takes its value now and registers when the link is made; a plain one
         // registers when its value is written (at attach).
         if link {
@@ -377,15 +369,7 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) ->
     params.inner_map_fd = inner.as_ref().map(|fd| fd.as_fd());
     let fd = MapFd::create(&params).map_err(|e| map_error(&m.name, e, def))?;
     drop(inner);
-    let mut map = Map {
-        name: m.name.clone(),
-        kind: m.kind.clone(),
-        fd,
-        mmap: None,
-        data_base: 0,
-        reused: false,
-        struct_ops: None,
-    };
+    let mut map = Map::created(m, fd);
     if def.map_type == MapType::ARENA {
         let memory = crate::arena::map(&m.name, &map.fd, def, &m.data)?;
         map.data_base = memory.data_offset as usize;
@@ -457,15 +441,7 @@ fn reuse_pinned(m: &bpfkit_obj::Map, d: &MapDef, path: &Path) -> Result<Option<M
             ),
         });
     }
-    Ok(Some(Map {
-        name: m.name.clone(),
-        kind: m.kind.clone(),
-        fd,
-        mmap: None,
-        data_base: 0,
-        reused: true,
-        struct_ops: None,
-    }))
+    Ok(Some(Map { reused: true, ..Map::created(m, fd) }))
 }
 
 /// The verifier log in `buf` up to its NUL.
