@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the committed fuzz seeds under fuzz/seeds/<target>/ from the project's own files:
 #   parse      the .BTF sections of some BPF fixtures
-#   object     some BPF fixtures whole
+#   object     some BPF fixtures whole (scx_cid: an arena map and __arena globals)
 #   btf_ext    u32 length + .BTF + .BTF.ext of those fixtures (the btf_ext target's layout)
 #   distilled  written by crates/bpfkit-btf/tests/malformed_distilled.rs (BPFKIT_FUZZ_SEEDS)
 # Needs python3 and, for the distilled seeds, the BTF corpus (cargo test fetches it).
@@ -11,7 +11,7 @@ seeds=fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds"/{parse,object,btf_ext,distilled}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for o in minimal maps core tcp_cc externs testmod_ops; do
+for o in minimal maps core tcp_cc externs testmod_ops scx_cid; do
   cp "bpf/$o.bpf.o" "$seeds/object/$o"
   python3 - "bpf/$o.bpf.o" "$seeds/parse/$o" "$seeds/btf_ext/$o" <<'PY'
 import struct, sys

@@ -198,3 +198,18 @@ fn only_sections_ending_in_an_array_resize() {
     assert!(obj.resize_data("counts", 64).unwrap_err().to_string().contains("only global data"));
     assert!(obj.resize_data("nothing", 64).is_err());
 }
+
+#[test]
+fn arena_globals_need_their_arena() {
+    let obj = Object::parse("scx_cid", &fixture("scx_cid")).unwrap();
+    let arena = obj.map("arena").unwrap();
+    assert_eq!(arena.def.map_type, bpfkit_obj::MapType::ARENA);
+    // The __arena global's initial value is the arena's data, and it is a global of the arena.
+    assert_eq!(arena.data, 1000u64.to_le_bytes());
+    assert_eq!(obj.global("in_arena").unwrap(), 1000u64.to_le_bytes());
+    // Without an arena map (here: made an array), `.addr_space.1` has nowhere to go.
+    let mut bytes = fixture("scx_cid");
+    patch_btf(&mut bytes, |btf, b| set_uint(btf, b, "arena", "type", 2));
+    let err = Object::parse("scx_cid", &bytes).unwrap_err().to_string();
+    assert!(err.contains(".addr_space.1") && err.contains("no arena map"), "{err}");
+}
