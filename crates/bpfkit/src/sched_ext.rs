@@ -46,9 +46,10 @@ pub const OPS_TYPES: [&str; 2] = ["sched_ext_ops", "sched_ext_ops_cid"];
 const DEFAULT_DUMP_LEN: u32 = 32768;
 
 /// The scheduler's struct_ops map in `model` and its type (one of [`OPS_TYPES`], flavours such
-/// as `sched_ext_ops___v2` included); an error when there is none, or more than one.
+/// as `sched_ext_ops___v2` included); an error when no created map is one, or more than one.
 pub fn ops_map(model: &bpfkit_obj::Object) -> Result<(String, &'static str)> {
-    let mut found = model.maps.iter().filter_map(|m| match &m.kind {
+    // Maps left uncreated (`?.struct_ops.link`, `autocreate` off) are not the scheduler.
+    let mut found = model.maps.iter().filter(|m| m.autocreate).filter_map(|m| match &m.kind {
         MapKind::StructOps { type_name, .. } => {
             let essential = bpfkit_btf::essential_name(type_name);
             OPS_TYPES.iter().find(|t| **t == essential).map(|t| (m.name.clone(), *t))
