@@ -76,8 +76,9 @@ impl KernelBtfFixes {
     /// Grows or shrinks DATASEC `datasec` to `size` bytes by resizing its last variable, which
     /// must be an array (libbpf's `bpf_map__set_value_size` on global data, behind scx's
     /// `RESIZABLE_ARRAY`): the section's size, the variable's size and its array type change
-    /// together, so the kernel sees a consistent DATASEC. Returns (VAR id, offset, new size).
-    pub(crate) fn resize_last_var(&mut self, btf: &Btf, datasec: TypeId, size: u32) -> Result<(TypeId, u32, u32)> {
+    /// together, so the kernel sees a consistent DATASEC. Returns the variable's offset and new
+    /// size.
+    pub(crate) fn resize_last_var(&mut self, btf: &Btf, datasec: TypeId, size: u32) -> Result<(u32, u32)> {
         let (name, entry) = {
             let name = btf.type_by_id(datasec).and_then(|t| t.name()).map_err(ObjError::Btf)?.to_owned();
             let entry = self.datasecs.iter_mut().find(|(id, _, _)| *id == datasec);
@@ -116,7 +117,7 @@ impl KernelBtfFixes {
         let offset = last.offset;
         self.resized.retain(|(v, _)| *v != id);
         self.resized.push((id, ArrayInfo { nelems, ..array }));
-        Ok((id, offset, room))
+        Ok((offset, room))
     }
 }
 
@@ -193,15 +194,24 @@ pub(crate) fn kernel_btf_fixes(
         fixes.vars[start..].sort_by_key(|v| v.offset);
         fixes.datasecs.push((id, size, start..fixes.vars.len()));
     }
-    for name in hidden_functions {
-        // The object's one global FUNC of that name (libbpf takes the first).
-        let func = btf.own_ids_of_kind(bpfkit_btf::Kind::Func).find(|&id| {
-            btf.type_by_id(id).is_ok_and(|t| {
-                t.name().is_ok_and(|n| n == *name)
-                    && matches!(t.details(), TypeDetails::Func { linkage: linkage::GLOBAL, .. })
-            })
-        });
-        fixes.statics.extend(func);
+    if !hidden_functions.is_empty() {
+        // For each hidden function, the first global FUNC of its name (as libbpf takes it), in
+        // one pass over the FUNCs.
+        let mut pending: Vec<&str> = hidden_functions.to_vec();
+        for id in btf.own_ids_of_kind(bpfkit_btf::Kind::Func) {
+            let t = btf.type_by_id(id).map_err(ObjError::Btf)?;
+            if !matches!(t.details(), TypeDetails::Func { linkage: linkage::GLOBAL, .. }) {
+                continue;
+            }
+            let name = t.name().map_err(ObjError::Btf)?;
+            if let Some(at) = pending.iter().position(|p| *p == name) {
+                pending.swap_remove(at);
+                fixes.statics.push(id);
+                if pending.is_empty() {
+                    break;
+                }
+            }
+        }
     }
     Ok(fixes)
 }

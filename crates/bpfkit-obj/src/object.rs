@@ -681,27 +681,7 @@ impl<'d> Parser<'d> {
             }
             let map_index = maps.len();
             layouts.add(name, size, self.symbols_in(index).map(Sym::layout));
-            for sym in self.symbols_in(index) {
-                if sym.kind != SymbolKind::Data {
-                    continue;
-                }
-                let (offset, var_size) = (u32::try_from(sym.value), u32::try_from(sym.size));
-                let (Ok(offset), Ok(var_size)) = (offset, var_size) else {
-                    return Err(ObjError::Symbol {
-                        symbol: sym.name.to_owned(),
-                        section: name.to_owned(),
-                        why: "offset or size out of range".into(),
-                    });
-                };
-                if offset.checked_add(var_size).is_none_or(|end| end > value_size) {
-                    return Err(ObjError::Symbol {
-                        symbol: sym.name.to_owned(),
-                        section: name.to_owned(),
-                        why: format!("{var_size} bytes at offset {offset} overrun the section ({value_size} bytes)"),
-                    });
-                }
-                globals.push(GlobalVar { name: sym.name.to_owned(), map: map_index, offset, size: var_size });
-            }
+            self.section_globals(index, name, u64::from(value_size), map_index, globals)?;
             let mmapable = if self.is_mmapable(index, btf, datasecs.get(name)) { BPF_F_MMAPABLE } else { 0 };
             let flags = mmapable | if *kind == DataKind::Rodata { BPF_F_RDONLY_PROG } else { 0 };
             data_map.insert(index, map_index);
@@ -733,6 +713,29 @@ impl<'d> Parser<'d> {
             }
             let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { continue };
             layouts.add(name, section.size(), self.symbols_in(index).map(Sym::layout));
+        }
+        Ok(())
+    }
+
+    /// The variables (data symbols) of section `index`, `len` bytes long, as globals of map
+    /// `map`; each must lie inside the section.
+    fn section_globals(
+        &self,
+        index: usize,
+        section: &str,
+        len: u64,
+        map: usize,
+        globals: &mut Vec<GlobalVar>,
+    ) -> Result<()> {
+        for sym in self.symbols_in(index).filter(|s| s.kind == SymbolKind::Data) {
+            let bad = |why: String| ObjError::Symbol { symbol: sym.name.to_owned(), section: section.to_owned(), why };
+            let (Ok(offset), Ok(size)) = (u32::try_from(sym.value), u32::try_from(sym.size)) else {
+                return Err(bad("offset or size out of range".into()));
+            };
+            if u64::from(offset) + u64::from(size) > len {
+                return Err(bad(format!("{size} bytes at offset {offset} overrun the section ({len} bytes)")));
+            }
+            globals.push(GlobalVar { name: sym.name.to_owned(), map, offset, size });
         }
         Ok(())
     }
@@ -771,23 +774,7 @@ impl<'d> Parser<'d> {
                 "holds __arena globals, but the object declares no arena map (BPF_MAP_TYPE_ARENA in .maps)",
             ));
         };
-        for sym in self.symbols_in(index).filter(|s| s.kind == SymbolKind::Data) {
-            let (Ok(offset), Ok(size)) = (u32::try_from(sym.value), u32::try_from(sym.size)) else {
-                return Err(ObjError::Symbol {
-                    symbol: sym.name.to_owned(),
-                    section: ARENA_SECTION.to_owned(),
-                    why: "offset or size out of range".into(),
-                });
-            };
-            if offset.checked_add(size).is_none_or(|end| end as usize > data.len()) {
-                return Err(ObjError::Symbol {
-                    symbol: sym.name.to_owned(),
-                    section: ARENA_SECTION.to_owned(),
-                    why: format!("{size} bytes at offset {offset} overrun the section ({} bytes)", data.len()),
-                });
-            }
-            globals.push(GlobalVar { name: sym.name.to_owned(), map: arena, offset, size });
-        }
+        self.section_globals(index, ARENA_SECTION, data.len() as u64, arena, globals)?;
         maps[arena].data = data.to_vec();
         data_map.insert(index, arena);
         Ok(())

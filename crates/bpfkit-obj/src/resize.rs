@@ -30,7 +30,7 @@ impl Object {
             return Err(ObjError::map(map, "a global data section cannot be 0 bytes"));
         }
         if let (Some(btf), Some(datasec)) = (self.btf.clone(), m.def.btf_value_type) {
-            let (_, offset, var_size) = self.btf_fixes.resize_last_var(&btf, datasec, size)?;
+            let (offset, var_size) = self.btf_fixes.resize_last_var(&btf, datasec, size)?;
             if let Some(g) = self.globals.iter_mut().find(|g| g.map == index && g.offset == offset) {
                 g.size = var_size;
             }

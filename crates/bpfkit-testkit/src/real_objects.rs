@@ -259,9 +259,18 @@ pub fn scx_objects(root: &SidRoot) -> Result<Vec<RealObject>> {
     let _lock = cache::lock(&dir.join(".lock"))?;
     let cargo = unpacked(&dir, &SCX_CARGO)?;
     let mut out = Vec::with_capacity(SCX_OBJECTS.len());
+    // Each compiler's version once (it keys the cache: a new clang rebuilds).
+    let mut versions: Vec<(&str, String)> = Vec::new();
     for object in SCX_OBJECTS {
         let source = unpacked(&dir, &object.krate)?;
-        let clang_version = root.sh(&format!("{} --version | head -1", object.clang))?;
+        let clang_version = match versions.iter().find(|(c, _)| *c == object.clang) {
+            Some((_, v)) => v.clone(),
+            None => {
+                let v = root.sh(&format!("{} --version | head -1", object.clang))?;
+                versions.push((object.clang, v.clone()));
+                v
+            }
+        };
         let mut key = Fnv::new();
         for part in [SCX_CARGO.sha256, object.krate.sha256, object.clang, clang_version.trim(), SCX_CFLAGS] {
             key.add(part.as_bytes());

@@ -15,9 +15,7 @@ use common::conformance::{self, Row};
 
 #[test]
 fn real_objects_load_as_with_libbpf() {
-    let Some(objects) = corpus("real_objects_load_as_with_libbpf") else { return };
-    let kernel = SidKernel::fetch().expect("the sid kernel (for the chroot's headers)");
-    let root = SidRoot::ensure(kernel.version()).expect("the sid chroot");
+    let Some((root, objects)) = corpus("real_objects_load_as_with_libbpf") else { return };
     let bpftool = Bpftool::new(&root).expect("the chroot's bpftool");
     let bpffs = BpfFs::mount("real-objects").expect("a private bpffs");
     let mut rows = Vec::with_capacity(objects.len());
@@ -44,8 +42,9 @@ fn real_objects_load_as_with_libbpf() {
     assert!(gaps.is_empty(), "libbpf loads {} object(s) bpfkit does not:\n  {}", gaps.len(), gaps.join("\n  "));
 }
 
-/// The corpus, or `None` (with the reason printed) when this machine cannot build it.
-fn corpus(test: &str) -> Option<Vec<real_objects::RealObject>> {
+/// The sid chroot and the corpus, or `None` (with the reason printed) when this machine cannot
+/// build it.
+fn corpus(test: &str) -> Option<(SidRoot, Vec<real_objects::RealObject>)> {
     let blocked = if !skip::is_root() {
         Some("needs root (bpf(2), the sid chroot)")
     } else if std::env::var_os("BPFKIT_SKIP_CORPUS").is_some_and(|v| v == "1") {
@@ -59,7 +58,8 @@ fn corpus(test: &str) -> Option<Vec<real_objects::RealObject>> {
     }
     let kernel = SidKernel::fetch().expect("the sid kernel (for the chroot's headers)");
     let root = SidRoot::ensure(kernel.version()).expect("the sid chroot");
-    Some(real_objects::all(&root).expect("the real objects"))
+    let objects = real_objects::all(&root).expect("the real objects");
+    Some((root, objects))
 }
 
 fn object<'a>(objects: &'a [real_objects::RealObject], name: &str) -> &'a real_objects::RealObject {
@@ -82,7 +82,7 @@ fn kernel_takes_btf(open: &bpfkit::OpenObject) -> Result<(), String> {
 /// kernel, is accepted by this kernel, and the model decides as libbpf does.
 #[test]
 fn scx_objects_open_as_libbpf_opens_them() {
-    let Some(objects) = corpus("scx_objects_open_as_libbpf_opens_them") else { return };
+    let Some((_, objects)) = corpus("scx_objects_open_as_libbpf_opens_them") else { return };
     for o in objects.iter().filter(|o| o.scx.is_some()) {
         let open = bpfkit::OpenObject::open(&o.path).unwrap_or_else(|e| panic!("{}: {e}", o.name));
         // Linked objects (every scx object is) keep the linker's DATASEC layout: a linked
@@ -127,7 +127,7 @@ fn scx_objects_open_as_libbpf_opens_them() {
 /// has such functions returning pointers, which the verifier refuses to check on their own.
 #[test]
 fn hidden_functions_are_static_to_the_kernel() {
-    let Some(objects) = corpus("hidden_functions_are_static_to_the_kernel") else { return };
+    let Some((_, objects)) = corpus("hidden_functions_are_static_to_the_kernel") else { return };
     let o = object(&objects, "scx_p2dq");
     let open = bpfkit::OpenObject::open(&o.path).unwrap();
     let model = open.model();
@@ -153,7 +153,7 @@ fn hidden_functions_are_static_to_the_kernel() {
 /// was written stays, and the kernel takes the BTF.
 #[test]
 fn global_data_arrays_resize_before_load() {
-    let Some(objects) = corpus("global_data_arrays_resize_before_load") else { return };
+    let Some((_, objects)) = corpus("global_data_arrays_resize_before_load") else { return };
     let mut open = bpfkit::OpenObject::open(&object(&objects, "scx_bpfland").path).unwrap();
     assert_eq!(open.model().map(".data.uei_dump").unwrap().def.value_size, 1);
     open.set_global("uei_dump", b"x").unwrap();
@@ -174,7 +174,7 @@ fn global_data_arrays_resize_before_load() {
 /// load): they open, and sized from Rust as the tools size them, they load here.
 #[test]
 fn maps_sized_between_open_and_load() {
-    let Some(objects) = corpus("maps_sized_between_open_and_load") else { return };
+    let Some((_, objects)) = corpus("maps_sized_between_open_and_load") else { return };
     let bpffs = BpfFs::mount("sized").expect("a private bpffs");
     let mut loaded = Vec::new();
     for name in [

@@ -166,7 +166,7 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
     // Each map's fd, and where its data starts in its memory (an arena's globals sit at its end).
     let map_fd = |i: usize| {
         let m = maps.get(i).and_then(Option::as_ref)?;
-        Some((m.as_fd().as_raw_fd(), u32::try_from(m.data_base).unwrap_or(u32::MAX)))
+        Some((m.as_fd().as_raw_fd(), m.data_base))
     };
     model.adjust_struct_ops_autoload();
     let to_load: Vec<usize> = (0..model.programs.len()).filter(|&i| model.programs[i].autoload).collect();
@@ -372,7 +372,7 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) ->
     let mut map = Map::created(m, fd);
     if def.map_type == MapType::ARENA {
         let memory = crate::arena::map(&m.name, &map.fd, def, &m.data)?;
-        map.data_base = memory.data_offset as usize;
+        map.data_base = memory.data_offset;
         map.mmap = Some(memory.mmap);
     }
     if let MapKind::Data(kind) = &m.kind {

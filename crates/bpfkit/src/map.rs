@@ -30,7 +30,7 @@ pub struct Map {
     pub(crate) mmap: Option<MapMmap>,
     /// Where the global variables start in `mmap`: 0, but for an arena, whose `__arena`
     /// globals the loader placed at its end.
-    pub(crate) data_base: usize,
+    pub(crate) data_base: u32,
     /// Whether it was reused from a pin instead of created.
     pub(crate) reused: bool,
     /// For a struct_ops map: how it registers and the value that registers it.
@@ -262,7 +262,7 @@ impl Map {
     pub(crate) fn read_data(&self, offset: usize, len: usize) -> Result<Vec<u8>> {
         let bad = || io::Error::new(io::ErrorKind::InvalidInput, "global variable outside the map's value");
         if let Some(m) = &self.mmap {
-            let at = offset.checked_add(self.data_base).ok_or_else(bad);
+            let at = offset.checked_add(self.data_base as usize).ok_or_else(bad);
             return self.op("read", m.copy(self.op("read", at)?, len).ok_or_else(bad));
         }
         let value = self.lookup(&0u32.to_ne_bytes())?.unwrap_or_default();
@@ -275,7 +275,7 @@ impl Map {
     pub(crate) fn write_data(&self, offset: usize, data: &[u8], writable_mmap: bool) -> Result<()> {
         let bad = || io::Error::new(io::ErrorKind::InvalidInput, "global variable outside the map's value");
         if let (Some(m), true) = (&self.mmap, writable_mmap) {
-            let at = offset.checked_add(self.data_base).ok_or_else(bad);
+            let at = offset.checked_add(self.data_base as usize).ok_or_else(bad);
             return self.op("write", m.write(self.op("write", at)?, data).ok_or_else(bad));
         }
         let key = 0u32.to_ne_bytes();

@@ -1,0 +1,46 @@
+//! What the (j) children (`bench-load-bpfkit`, `bench-load-libbpf`) share: their command line
+//! (`open|load OBJECT ROUNDS PIN_ROOT`) and their report (`peak <VmHWM>`, then the anonymous and
+//! file-backed shares of what stays resident), around the one loader each links.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Runs the child called `me` with this process's arguments: `setup` turns the object's name
+/// and the pin root into what `round` needs (before the rounds, so that it is not counted as a
+/// round's work), then each round opens (and when told to, loads) and closes the object's bytes.
+pub fn main<S>(
+    me: &str,
+    setup: impl FnOnce(&str, &str) -> Result<S, String>,
+    mut round: impl FnMut(&S, bool, &[u8]) -> Result<(), String>,
+) -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [mode, object, rounds, pin_root] = &args[..] else {
+        eprintln!("usage: {me} open|load OBJECT ROUNDS PIN_ROOT");
+        return ExitCode::FAILURE;
+    };
+    let result = (|| -> Result<(), String> {
+        let rounds: usize = rounds.parse().map_err(|_| "ROUNDS must be a number".to_string())?;
+        let bytes = std::fs::read(object).map_err(|e| format!("{object}: {e}"))?;
+        let name = Path::new(object)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".bpf.o"))
+            .unwrap_or("obj");
+        let state = setup(name, pin_root)?;
+        for _ in 0..rounds {
+            round(&state, mode == "load", &bytes)?;
+        }
+        Ok(())
+    })();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or("? kB");
+    println!("peak {}", field("VmHWM:"));
+    println!("now anon {} file {}", field("RssAnon:"), field("RssFile:"));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{me}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
