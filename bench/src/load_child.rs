@@ -36,11 +36,28 @@ pub fn main<S>(
     let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or("? kB");
     println!("peak {}", field("VmHWM:"));
     println!("now anon {} file {}", field("RssAnon:"), field("RssFile:"));
+    if std::env::var_os("BPFKIT_BENCH_SMAPS").is_some() {
+        print_resident_mappings();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{me}: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// With `BPFKIT_BENCH_SMAPS` set: each mapping's resident KiB (`/proc/self/smaps`), to see
+/// which binary, library or heap a peak comes from.
+fn print_resident_mappings() {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut name = String::new();
+    for line in smaps.lines() {
+        if let Some(rss) = line.strip_prefix("Rss:") {
+            println!("  {:>8} {name}", rss.trim());
+        } else if line.split_whitespace().next().is_some_and(|f| f.contains('-')) {
+            name = line.split_whitespace().skip(1).collect::<Vec<_>>().join(" ");
         }
     }
 }

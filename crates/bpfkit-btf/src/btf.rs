@@ -13,6 +13,7 @@ use crate::header::Header;
 use crate::kind::Kind;
 use crate::layout::Layout;
 use crate::names::NameLookup;
+use crate::record_offsets::RecordOffsets;
 use crate::types::Type;
 use crate::validate::Walk;
 
@@ -46,7 +47,7 @@ pub struct Btf {
     base: Option<Arc<Btf>>,
     first_id: TypeId,
     first_str: u32,
-    offsets: Box<[u32]>,
+    offsets: RecordOffsets,
     /// Raw kind of each own type: lets kind filters scan 1 byte per type instead of records.
     kinds: Box<[u8]>,
     pub(crate) names: NameLookup,
@@ -136,7 +137,7 @@ impl Btf {
             base,
             first_id,
             first_str,
-            offsets: walked.offsets.into_boxed_slice(),
+            offsets: walked.offsets,
             kinds: walked.kinds.into_boxed_slice(),
             names: NameLookup::default(),
             flavours: Default::default(),
@@ -239,8 +240,7 @@ impl Btf {
     /// DATASEC's size and variable offsets) instead of re-encoding the whole blob.
     pub fn record_offset(&self, id: TypeId) -> Option<usize> {
         let index = id.checked_sub(self.first_id)? as usize;
-        let offset = *self.offsets.get(index)? as usize;
-        Some(self.types.start + offset)
+        Some(self.types.start + self.offsets.get(index)?)
     }
 
     /// The type with this id, looking into bases for ids below [`first_id`](Self::first_id).
@@ -251,22 +251,18 @@ impl Btf {
         Ok(owner.own_type((id - owner.first_id) as usize))
     }
 
-    /// Start of the `index`-th own record within the type section.
+    /// Start of the `index`-th own record within the type section (`usize::MAX` past the last,
+    /// which every read turns into a miss).
     #[inline]
-    /// Start of each own type's record in the type section, by index.
-    pub(crate) fn own_offsets(&self) -> &[u32] {
-        &self.offsets
-    }
-
     pub(crate) fn own_offset(&self, index: usize) -> usize {
-        self.offsets.get(index).map_or(usize::MAX, |&o| o as usize)
+        self.offsets.get(index).unwrap_or(usize::MAX)
     }
 
     /// The `index`-th own type; `index` must be below `own_type_count`.
     fn own_type(&self, index: usize) -> Type<'_> {
         let section = self.own_type_section();
-        let start = self.offsets.get(index).map_or(section.len(), |&o| o as usize);
-        let end = self.offsets.get(index + 1).map_or(section.len(), |&o| o as usize);
+        let start = self.offsets.get(index).unwrap_or(section.len());
+        let end = self.offsets.get(index + 1).unwrap_or(section.len());
         Type::new(self, self.first_id + index as u32, section.get(start..end).unwrap_or(&[]))
     }
 

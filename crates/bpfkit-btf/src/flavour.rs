@@ -76,11 +76,10 @@ impl Btf {
                 // Every own record's name offset (its first word), read straight from the type
                 // section: only the few names inside a listed string are looked at further.
                 let (section, endian, first) = (self.own_type_section(), self.endian(), self.first_id());
-                self.own_offsets()
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &at)| {
-                        let off = endian.read_u32(section, at as usize);
+                (0..self.own_type_count())
+                    .map(|i| (i, self.own_offset(i)))
+                    .filter(|&(_, at)| {
+                        let off = endian.read_u32(section, at);
                         within(&strings, off) || bases.iter().any(|b| within(b, off))
                     })
                     .filter_map(|(i, _)| {

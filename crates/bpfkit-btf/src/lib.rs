@@ -49,6 +49,7 @@ mod kind;
 mod layout;
 mod module_file;
 mod names;
+mod record_offsets;
 mod record_refs;
 mod relocate;
 mod resolve;

@@ -9,7 +9,9 @@
 //! that looks up a handful of types (the common ones sit at low ids in vmlinux) is served by a
 //! scan that stops at the first match, and once the scans together have cost about as much as
 //! the index would, the index is built (so many lookups cost at most about twice the index).
-//! Matches come out in ascending id order either way. Each blob in a split chain has its own
+//! Lookups of every match (an extern's kfunc, checked for ambiguity) scan the whole kind the
+//! first [`FULL_SCANS_BEFORE_INDEX`] times: vmlinux's FUNC index is half a MiB that a program
+//! with one kfunc would hold for the process. Matches come out in ascending id order either way. Each blob in a split chain has its own
 //! index; lookups visit bases first.
 
 use std::ops::ControlFlow;
@@ -35,6 +37,9 @@ pub(crate) struct NameLookup {
     /// Work spent on scans per kind slot (see [`SCAN_NAME_COST`]): when it reaches the type
     /// count, the next lookup of that kind builds the index instead of scanning.
     scanned: [AtomicUsize; 20],
+    /// All-match lookups answered by a full scan, per kind slot (see
+    /// [`FULL_SCANS_BEFORE_INDEX`]).
+    full_scans: [AtomicUsize; 20],
 }
 
 /// How many types ahead the order check prefetches names.
@@ -43,6 +48,13 @@ const PREFETCH_AHEAD: usize = 32;
 /// Scan cost of comparing one name, in units of skipping one type: a name comparison reads
 /// the record and the string (two likely cache misses), skipping reads one byte of `kinds`.
 const SCAN_NAME_COST: usize = 16;
+
+/// All-match lookups of one kind served by scanning the kind whole before its index is built.
+/// A scan compares each name of the kind with the one asked for, and most differ at the first
+/// byte; indexing measures and hashes each name whole. So a few scans cost about one index in
+/// instructions, and hold no memory: a load with one or two kfuncs never builds vmlinux's FUNC
+/// index (4 bytes a slot, 512 KiB for 6.18's 60k functions).
+const FULL_SCANS_BEFORE_INDEX: usize = 3;
 
 /// Open addressing, linear probing; slots hold `index + 1` of a type, 0 = empty. Entries for
 /// one name are met in insertion (= ascending id) order.
@@ -152,6 +164,18 @@ impl Btf {
         self.str_bytes_at(name_off).unwrap_or(b"")
     }
 
+    /// Whether the `index`-th own type is named `name` (not empty), without measuring its name
+    /// first: a scan's names mostly differ from `name` at their first byte.
+    #[inline]
+    fn own_name_is(&self, index: usize, name: &[u8]) -> bool {
+        let name_off = self.endian().read_u32(self.own_type_section(), self.own_offset(index));
+        let own = self.own_strings();
+        match name_off.checked_sub(self.first_string_offset()).and_then(|r| own.get(r as usize..)) {
+            Some(tail) => tail.get(..name.len()) == Some(name) && tail.get(name.len()) == Some(&0),
+            None => self.str_bytes_at(name_off).is_ok_and(|n| n == name),
+        }
+    }
+
     #[inline]
     fn own_kind_raw(&self, index: usize) -> u8 {
         self.own_kinds().get(index).copied().unwrap_or(0)
@@ -180,14 +204,11 @@ impl Btf {
         *self.names.sorted.get_or_init(|| {
             let (types, strings, e) = (self.own_type_section(), self.own_strings(), self.endian());
             let first_str = self.first_string_offset();
-            let offsets = self.own_offsets();
-            let name_at = |i: usize| {
-                let off = offsets.get(i).map_or(usize::MAX, |&o| o as usize);
-                e.read_u32(types, off).wrapping_sub(first_str) as usize
-            };
+            let name_at = |i: usize| e.read_u32(types, self.own_offset(i)).wrapping_sub(first_str) as usize;
+            let count = self.own_type_count();
             let mut first_named = None;
             let mut prev = 0u128;
-            for i in 0..offsets.len() {
+            for i in 0..count {
                 // Names are scattered over the string section: ask for one a few types ahead.
                 prefetch(strings, name_at(i + PREFETCH_AHEAD));
                 let key = match strings.get(name_at(i)..) {
@@ -203,7 +224,7 @@ impl Btf {
                 }
                 prev = key;
             }
-            Some(first_named.unwrap_or(offsets.len()))
+            Some(first_named.unwrap_or(count))
         })
     }
 
@@ -284,7 +305,7 @@ impl Btf {
                 spent.fetch_add(cost, Ordering::Relaxed);
                 return None;
             }
-            if self.own_name(i) == name {
+            if self.own_name_is(i, name) {
                 outcome = Some(i);
                 break;
             }
@@ -294,6 +315,32 @@ impl Btf {
         }
         spent.fetch_add(cost, Ordering::Relaxed);
         Some(outcome)
+    }
+
+    /// Visits every own type named `name` of raw kind `kind` by scanning the kind whole, if
+    /// fewer than [`FULL_SCANS_BEFORE_INDEX`] such scans ran and the index is not built; `None`
+    /// (nothing visited) otherwise.
+    fn scan_all(
+        &self,
+        name: &[u8],
+        kind: u8,
+        visit: &mut dyn FnMut(TypeId) -> ControlFlow<()>,
+    ) -> Option<ControlFlow<()>> {
+        let slot = kind_slot(kind);
+        if self.names.by_kind[slot].get().is_some()
+            || self.names.full_scans[slot].fetch_add(1, Ordering::Relaxed) >= FULL_SCANS_BEFORE_INDEX
+        {
+            return None;
+        }
+        let first = self.first_id();
+        for (i, &raw) in self.own_kinds().iter().enumerate() {
+            if raw == kind && self.own_name_is(i, name) {
+                if let ControlFlow::Break(()) = visit(first + i as u32) {
+                    return Some(ControlFlow::Break(()));
+                }
+            }
+        }
+        Some(ControlFlow::Continue(()))
     }
 
     /// Visits this blob's own types named `name` (of raw kind `kind`, if given; the visitor
@@ -330,13 +377,21 @@ impl Btf {
                 }
             }
             None => {
-                if let (true, Some(raw @ 1..=19)) = (first_only, kind) {
-                    if let Some(found) = self.scan_first(name, raw) {
-                        if let Some(i) = found {
-                            visit(first + i as u32)?;
+                match (first_only, kind) {
+                    (true, Some(raw @ 1..=19)) => {
+                        if let Some(found) = self.scan_first(name, raw) {
+                            if let Some(i) = found {
+                                visit(first + i as u32)?;
+                            }
+                            return ControlFlow::Continue(());
                         }
-                        return ControlFlow::Continue(());
                     }
+                    (false, Some(raw @ 1..=19)) => {
+                        if let Some(flow) = self.scan_all(name, raw, visit) {
+                            return flow;
+                        }
+                    }
+                    _ => {}
                 }
                 let HashIndex { slots, mask } = self.hash_index(kind);
                 let mut s = hash_name(name) as usize & mask;
@@ -427,7 +482,32 @@ impl Btf {
 
 #[cfg(test)]
 mod tests {
-    use super::{cstr_len, name_key};
+    use super::{FULL_SCANS_BEFORE_INDEX, cstr_len, name_key};
+    use crate::{Btf, BtfBuilder, IntEncoding, Kind};
+
+    #[test]
+    fn all_match_lookups_scan_before_the_index_is_built() {
+        let mut b = BtfBuilder::new();
+        let int = b.add_int("int", 4, IntEncoding::SIGNED);
+        // Namesakes of several kinds, and names that share a prefix with the one asked for.
+        let first = b.add_typedef("task", int);
+        b.add_typedef("task_struct", int);
+        let tas = b.add_typedef("tas", int);
+        b.add_const(int);
+        let second = b.add_typedef("task", int);
+        b.add_ptr(int);
+        let btf = Btf::parse(b.encode().unwrap()).unwrap();
+        assert!(!btf.is_sorted_by_name());
+        let slot = Kind::Typedef.raw() as usize;
+        let asked: [(&str, &[u32]); 4] = [("task", &[first, second]), ("tas", &[tas]), ("ta", &[]), ("int", &[])];
+        for lookup in 0..2 * FULL_SCANS_BEFORE_INDEX {
+            let (name, expected) = asked[lookup % asked.len()];
+            assert_eq!(btf.find_all_by_name_kind(name, Kind::Typedef), expected, "lookup {lookup} of {name}");
+            // The index comes once the scans are used up, not before.
+            let built = btf.names.by_kind[slot].get().is_some();
+            assert_eq!(built, lookup >= FULL_SCANS_BEFORE_INDEX, "lookup {lookup}");
+        }
+    }
 
     #[test]
     fn name_keys_order_like_strcmp() {

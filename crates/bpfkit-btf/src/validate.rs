@@ -19,6 +19,7 @@ use crate::endian::Endian;
 use crate::error::{BtfError, Result, TypeFault};
 use crate::kind::{Info, Kind, TYPE_HEADER_SIZE};
 use crate::layout::Layout;
+use crate::record_offsets::RecordOffsets;
 
 /// Where a record's bytes are, what it is, and its size: the outcome of reading one header.
 pub(crate) struct RecordShape {
@@ -75,7 +76,7 @@ pub(crate) struct Walk<'a> {
 /// What the validation pass found.
 pub(crate) struct Walked {
     /// Start of each own record within the type section.
-    pub offsets: Vec<u32>,
+    pub offsets: RecordOffsets,
     /// Raw kind of each own record.
     pub kinds: Vec<u8>,
     /// The own types' names were proved to be in `name_key` order: the types are sorted by name
@@ -89,7 +90,7 @@ const BATCH: usize = 256;
 /// State of the hot walk.
 struct Progress {
     pos: usize,
-    offsets: Vec<u32>,
+    offsets: RecordOffsets,
     kinds: Vec<u8>,
     /// Every name offset is added to `name_bias` (`2^63 - strings_end`) and or-ed in here: bit 63
     /// ends up set if and only if some offset is at or past `strings_end`.
@@ -122,7 +123,7 @@ impl Progress {
     fn boxed() -> Box<Progress> {
         Box::new(Progress {
             pos: 0,
-            offsets: Vec::new(),
+            offsets: RecordOffsets::default(),
             kinds: Vec::new(),
             name_excess: 0,
             name_bias: 0,
@@ -215,7 +216,7 @@ impl Walk<'_> {
         // that are never written are never faulted in, and reused heap memory is not cleared.
         let room = self.types.len() / TYPE_HEADER_SIZE;
         p.pos = 0;
-        p.offsets = Vec::with_capacity(room);
+        p.offsets = RecordOffsets::with_capacity(room);
         p.kinds = Vec::with_capacity(room);
         p.name_excess = 0;
         p.name_bias = (1u64 << 63) - self.strings_end as u64;
@@ -255,7 +256,7 @@ impl Walk<'_> {
         }
         let (mut offsets, mut kinds) = (std::mem::take(&mut p.offsets), std::mem::take(&mut p.kinds));
         // The room was a bound (records average 2-3 headers): give back what is worth a copy.
-        if offsets.capacity() - offsets.len() > 1024 {
+        if kinds.capacity() - kinds.len() > 1024 {
             offsets.shrink_to_fit();
             kinds.shrink_to_fit();
         }
@@ -399,7 +400,7 @@ impl Walk<'_> {
         each::<1, 8>(types, part(ARRAYS), &mut |a| refs = refs.max(B::u32(a, 0)).max(B::u32(a, 4)));
         (p.name_excess, p.max_ref) = (names, refs);
         p.pending_len = 0;
-        p.offsets.extend_from_slice(&p.batch_offsets[..batch]);
+        p.offsets.extend(&p.batch_offsets[..batch]);
         p.kinds.extend_from_slice(&p.batch_kinds[..batch]);
         p.batch_len = 0;
     }
@@ -681,7 +682,7 @@ mod tests {
         let (fast, slow) = walks(blob)?;
         match (fast, slow) {
             (Some(walked), Ok(offsets)) => {
-                assert_eq!(walked.offsets, offsets, "{what}: record offsets");
+                assert!(walked.offsets.iter().eq(offsets.iter().map(|&o| o as usize)), "{what}: record offsets");
                 assert_eq!(walked.kinds.len(), offsets.len(), "{what}: kinds");
                 if walked.name_ordered {
                     let header = Header::parse(blob).ok()?;
