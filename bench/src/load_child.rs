@@ -52,12 +52,40 @@ pub fn main<S>(
 /// which binary, library or heap a peak comes from.
 fn print_resident_mappings() {
     let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let pagemap = std::fs::File::open("/proc/self/pagemap").ok();
     let mut name = String::new();
+    let mut range = (0u64, 0u64);
     for line in smaps.lines() {
         if let Some(rss) = line.strip_prefix("Rss:") {
             println!("  {:>8} {name}", rss.trim());
-        } else if line.split_whitespace().next().is_some_and(|f| f.contains('-')) {
+            // For executable file mappings, which of their pages are mapped: '#' per 16 KiB.
+            if let (Some(pagemap), true) = (&pagemap, name.contains("r-xp") && name.contains('/')) {
+                println!("           {}", present_pages(pagemap, range));
+            }
+        } else if let Some(first) = line.split_whitespace().next().filter(|f| f.contains('-')) {
             name = line.split_whitespace().skip(1).collect::<Vec<_>>().join(" ");
+            let mut ends = first.split('-').map(|a| u64::from_str_radix(a, 16).unwrap_or(0));
+            range = (ends.next().unwrap_or(0), ends.next().unwrap_or(0));
         }
     }
+}
+
+/// One character per 16 KiB of `range`: '#' when all four pages are mapped, '+' for some,
+/// '.' for none (bit 63 of each page's `/proc/self/pagemap` entry).
+fn present_pages(pagemap: &std::fs::File, (start, end): (u64, u64)) -> String {
+    use std::os::unix::fs::FileExt;
+    let pages = ((end - start) / 4096) as usize;
+    let mut entries = vec![0u8; pages * 8];
+    if pagemap.read_exact_at(&mut entries, start / 4096 * 8).is_err() {
+        return "(pagemap unreadable)".into();
+    }
+    let present: Vec<bool> = entries.chunks_exact(8).map(|e| e[7] & 0x80 != 0).collect();
+    present
+        .chunks(4)
+        .map(|c| match c.iter().filter(|&&p| p).count() {
+            0 => '.',
+            n if n == c.len() => '#',
+            _ => '+',
+        })
+        .collect()
 }

@@ -44,8 +44,9 @@ use suite::Vmlinux;
 use timing::Plan;
 
 const HOST_BTF: &str = "/sys/kernel/btf/vmlinux";
-const USAGE: &str = "usage: bpfkit-bench [--quick] [--corpus DIR]\n\
+const USAGE: &str = "usage: bpfkit-bench [--quick] [--corpus DIR] | bpfkit-bench real [NAME...]\n\
     \x20 --quick        few iterations (CI smoke run, ~10 s)\n\
+    \x20 real NAME...   only (j), on the real objects whose names contain one of the NAMEs (all without)\n\
     \x20 --corpus DIR   corpus root (default: $BPFKIT_CORPUS, else ${BPFKIT_CACHE:-$HOME/.cache/bpfkit}/corpus)";
 
 struct Options {
@@ -108,16 +109,19 @@ fn bpf_fixtures() -> Result<Vec<(String, Vec<u8>)>, String> {
 
 /// (j), on the real-object corpus (built or fetched on first use; quick: two objects).
 fn real_objects(quick: bool, pin_root: &Path) -> Result<(), String> {
+    let names: &[&str] = if quick { &["scx_lavd", "libbpf-tools/opensnoop"] } else { &[] };
+    real_objects_named(names, pin_root)
+}
+
+/// (j) on the real objects whose names contain one of `names` (all of them when empty).
+fn real_objects_named(names: &[&str], pin_root: &Path) -> Result<(), String> {
     let objects = bpfkit_testkit::kernel::SidKernel::fetch()
         .and_then(|k| bpfkit_testkit::chroot::SidRoot::ensure(k.version()))
         .and_then(|root| bpfkit_testkit::real_objects::all(&root));
     match objects {
         Ok(all) => {
-            let chosen: Vec<_> = if quick {
-                all.into_iter().filter(|o| o.name == "scx_lavd" || o.name == "libbpf-tools/opensnoop").collect()
-            } else {
-                all
-            };
+            let chosen: Vec<_> =
+                all.into_iter().filter(|o| names.is_empty() || names.iter().any(|n| o.name.contains(n))).collect();
             real::build_children()?;
             real::table(&chosen, pin_root)?.print();
         }
@@ -278,6 +282,11 @@ fn main() -> ExitCode {
             [parser, path] => memory::child(&parser.to_string_lossy(), Path::new(path)),
             _ => Err("usage: bpfkit-bench mem <parser> <file>".to_string()),
         },
+        Some("real") => {
+            let names: Vec<String> = args[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            load::PinRoot::mount().and_then(|pins| real_objects_named(&names, pins.path()))
+        }
         _ => parse_args(&args).and_then(run),
     };
     match result {

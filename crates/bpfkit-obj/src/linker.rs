@@ -39,9 +39,25 @@ pub(crate) struct CodeSection {
     pub funcs: Vec<Func>,
     /// By instruction index in the section, sorted, one per instruction.
     pub relocs: Vec<(usize, RawReloc)>,
+    /// Indexes of the bpf-to-bpf calls, sorted: with `relocs`, the only instructions linking
+    /// looks at (a section is walked once per program that calls into it).
+    pub calls: Vec<usize>,
 }
 
 impl CodeSection {
+    /// A code section, its bpf-to-bpf calls found.
+    pub fn new(name: String, insns: Vec<Insn>, funcs: Vec<Func>, relocs: Vec<(usize, RawReloc)>) -> CodeSection {
+        let calls = insns.iter().enumerate().filter(|(_, i)| i.is_pseudo_call()).map(|(at, _)| at).collect();
+        CodeSection { name, insns, funcs, relocs, calls }
+    }
+
+    /// The bpf-to-bpf calls among the instructions in `range`.
+    fn calls_in(&self, range: std::ops::Range<usize>) -> &[usize] {
+        let start = self.calls.partition_point(|&at| at < range.start);
+        let end = self.calls.partition_point(|&at| at < range.end);
+        &self.calls[start..end.max(start)]
+    }
+
     /// The relocations of the instructions in `range`.
     fn relocs_in(&self, range: std::ops::Range<usize>) -> &[(usize, RawReloc)] {
         let start = self.relocs.partition_point(|(at, _)| *at < range.start);
@@ -98,21 +114,38 @@ pub(crate) fn link(
     let mut chunk = 0;
     while let Some(&Chunk { section: sec, orig_start, new_start, len, .. }) = chunks.get(chunk) {
         chunk += 1;
-        let relocs = sections[sec].relocs_in(orig_start..orig_start + len);
-        let mut next_reloc = 0;
-        for k in 0..len {
-            let (j, orig) = (new_start + k, orig_start + k);
-            let reloc = match relocs.get(next_reloc) {
+        // Only relocated instructions and calls matter: the two sorted lists, merged.
+        let range = orig_start..orig_start + len;
+        let (relocs, calls) = (sections[sec].relocs_in(range.clone()), sections[sec].calls_in(range));
+        let (mut r, mut c) = (0, 0);
+        loop {
+            let orig = match (relocs.get(r), calls.get(c)) {
+                (None, None) => break,
+                (Some((at, _)), None) => *at,
+                (None, Some(&call)) => call,
+                (Some((at, _)), Some(&call)) => (*at).min(call),
+            };
+            let reloc = match relocs.get(r) {
                 Some((at, reloc)) if *at == orig => {
-                    next_reloc += 1;
+                    r += 1;
                     Some(reloc)
                 }
                 _ => None,
             };
-            // Most instructions neither call nor are relocated.
-            if reloc.is_some() || out.insns[j].is_pseudo_call() {
-                link_insn(sections, sec, orig, j, reloc, program, &mut out, &mut chunks, ext)?;
+            if calls.get(c) == Some(&orig) {
+                c += 1;
             }
+            link_insn(
+                sections,
+                sec,
+                orig,
+                new_start + (orig - orig_start),
+                reloc,
+                program,
+                &mut out,
+                &mut chunks,
+                ext,
+            )?;
         }
     }
     Ok(out)
@@ -172,9 +205,9 @@ fn link_insn(
         let slot = &mut out.insns[j];
         slot.imm = rel;
         if is_addr {
-            slot.src = PSEUDO_FUNC;
+            slot.set_src(PSEUDO_FUNC);
         } else {
-            slot.src = crate::insn::PSEUDO_CALL;
+            slot.set_src(crate::insn::PSEUDO_CALL);
         }
     }
     Ok(())

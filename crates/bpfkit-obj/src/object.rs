@@ -903,7 +903,7 @@ impl<'d> Parser<'d> {
                     why: "a second relocation for the same instruction".into(),
                 });
             }
-            out.push(CodeSection { name, insns, funcs, relocs });
+            out.push(CodeSection::new(name, insns, funcs, relocs));
         }
         Ok(out)
     }
@@ -955,10 +955,10 @@ impl<'d> Parser<'d> {
         let target_name = self.section_name(target_section);
         match (insn.code, &role) {
             (insn::CALL, Role::Code) => {
-                if insn.src != insn::PSEUDO_CALL {
+                if insn.src() != insn::PSEUDO_CALL {
                     return Err(err(format!(
                         "call to a function symbol is not a bpf-to-bpf call (src_reg {})",
-                        insn.src
+                        insn.src()
                     )));
                 }
                 let target = (sym.value / 8) as i64 + insn.imm as i64 + 1;

@@ -86,7 +86,7 @@ impl Program {
                         }
                         _ => (PSEUDO_MAP_FD, 0),
                     };
-                    insns[reloc.insn].src = src;
+                    insns[reloc.insn].set_src(src);
                     insns[reloc.insn].imm = fd;
                     insns[reloc.insn + 1].imm = offset;
                 }

@@ -109,14 +109,11 @@ fn program(local: &Local, insn: Vec<Insn>, kind: u32, ty: &str, access: &str) ->
 }
 
 fn alu(imm: i32) -> Vec<Insn> {
-    vec![Insn { code: 0xb7, dst: 1, src: 0, off: 0, imm }, Insn { code: 0x95, ..Default::default() }]
+    vec![Insn::new(0xb7, 1, 0, 0, imm), Insn::new(0x95, 0, 0, 0, 0)]
 }
 
 fn ldx(size_code: u8, off: i16) -> Vec<Insn> {
-    vec![
-        Insn { code: 0x61 & !0x18 | size_code, dst: 0, src: 1, off, imm: 0 },
-        Insn { code: 0x95, ..Default::default() },
-    ]
+    vec![Insn::new(0x61 & !0x18 | size_code, 0, 1, off, 0), Insn::new(0x95, 0, 0, 0, 0)]
 }
 
 fn run(target: &Target, local: &Local, mut prog: Program) -> Result<(Vec<Insn>, Outcome), ObjError> {
@@ -179,11 +176,7 @@ fn enum_values_and_enum64() {
     assert_eq!(insns[0].imm, -2);
     let (insns, _) = run(&target(), &l, program(&l, alu(1), 10, "e", "2")).unwrap();
     assert_eq!(insns[0].imm, 0, "NOPE does not exist in the kernel's enum");
-    let ld = vec![
-        Insn { code: 0x18, dst: 1, src: 0, off: 0, imm: 0 },
-        Insn::default(),
-        Insn { code: 0x95, ..Default::default() },
-    ];
+    let ld = vec![Insn::new(0x18, 1, 0, 0, 0), Insn::default(), Insn::new(0x95, 0, 0, 0, 0)];
     let (insns, outcome) = run(&target(), &l, program(&l, ld, 11, "e64", "0")).unwrap();
     assert_eq!((insns[0].imm, insns[1].imm), (0, 1 << 8), "{outcome:?}");
 }

@@ -96,7 +96,7 @@ fn maps_fixture_links_subprograms_and_reads_every_map_shape() {
     let starts: Vec<usize> = prog.functions.iter().map(|(s, _)| *s).collect();
     let mut calls = 0;
     for (i, insn) in prog.insns.iter().enumerate() {
-        if insn.code == bpfkit_obj::insn::CALL && insn.src == PSEUDO_CALL {
+        if insn.code == bpfkit_obj::insn::CALL && insn.src() == PSEUDO_CALL {
             let target = (i as i64 + 1 + insn.imm as i64) as usize;
             assert!(starts.contains(&target), "call at {i} lands on {target}, not a function start {starts:?}");
             calls += 1;
@@ -233,9 +233,9 @@ fn bind_maps_writes_fds_and_offsets() {
     for reloc in &prog.relocs {
         let (first, second) = (bound.insns[reloc.insn], bound.insns[reloc.insn + 1]);
         match reloc.target {
-            RelocTarget::Map { map } => assert_eq!((first.src, first.imm, second.imm), (1, 100 + map as i32, 0)),
+            RelocTarget::Map { map } => assert_eq!((first.src(), first.imm, second.imm), (1, 100 + map as i32, 0)),
             RelocTarget::MapValue { map, offset } => {
-                assert_eq!((first.src, first.imm, second.imm), (2, 100 + map as i32, offset as i32))
+                assert_eq!((first.src(), first.imm, second.imm), (2, 100 + map as i32, offset as i32))
             }
             _ => unreachable!(),
         }

@@ -100,9 +100,9 @@ fn full_range_offsets() -> bool {
         let Ok(array) = MapFd::create(&params) else { return false };
         let fd = std::os::fd::AsRawFd::as_raw_fd(&array.as_fd());
         let program = [
-            Insn { code: insn::LD_IMM64, dst: 1, src: insn::PSEUDO_MAP_VALUE, off: 0, imm: fd },
-            Insn { code: 0, dst: 0, src: 0, off: 0, imm: 1 << 30 },
-            Insn { code: insn::EXIT, dst: 0, src: 0, off: 0, imm: 0 },
+            Insn::new(insn::LD_IMM64, 1, insn::PSEUDO_MAP_VALUE, 0, fd),
+            Insn::new(0, 0, 0, 0, 1 << 30),
+            Insn::new(insn::EXIT, 0, 0, 0, 0),
         ];
         let bytes: Vec<u8> = program.iter().flat_map(|i| i.to_le_bytes()).collect();
         let license = c"GPL";

@@ -187,12 +187,12 @@ impl Externs {
                 let i = &mut insns[*at];
                 match resolved {
                     Resolved::Btf { id, .. } => {
-                        i.src = PSEUDO_KFUNC_CALL;
+                        i.set_src(PSEUDO_KFUNC_CALL);
                         i.imm = *id as i32;
                         i.off = slot;
                     }
                     Resolved::Missing => {
-                        i.src = 0;
+                        i.set_src(0);
                         i.off = 0;
                         i.imm = MISSING_KFUNC_BASE + *index as i32;
                     }
@@ -212,7 +212,7 @@ impl Externs {
                 Resolved::Address(a) => (0, *a as u32 as i32, (*a >> 32) as u32 as i32),
                 Resolved::Missing => (0, 0, 0),
             };
-            insns[*at].src = src;
+            insns[*at].set_src(src);
             insns[*at].imm = lo;
             insns[*at + 1].imm = hi;
         }

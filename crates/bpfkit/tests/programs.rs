@@ -120,10 +120,10 @@ fn a_verifier_log_larger_than_the_first_buffer_arrives_whole() {
     // (far more than the loader's first 256 KiB log buffer) before rejecting the last one.
     let mut open = OpenObject::open(fixture("minimal")).unwrap();
     let prog = open.program_mut("count_getpid").unwrap();
-    let mov_r0_0 = Insn { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 };
+    let mov_r0_0 = Insn::new(0xb7, 0, 0, 0, 0);
     let mut insns = vec![mov_r0_0; 30_000];
-    insns.push(Insn { code: 0x79, dst: 0, src: 1, off: 0x7ff0, imm: 0 }); // r0 = *(u64 *)(r1 + 0x7ff0)
-    insns.push(Insn { code: 0x95, ..Default::default() }); // exit
+    insns.push(Insn::new(0x79, 0, 1, 0x7ff0, 0)); // r0 = *(u64 *)(r1 + 0x7ff0)
+    insns.push(Insn::new(0x95, 0, 0, 0, 0)); // exit
     prog.insns = insns;
     prog.relocs.clear();
     prog.func_info.clear();

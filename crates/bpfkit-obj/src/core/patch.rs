@@ -56,7 +56,7 @@ fn size_bytes(code: u8) -> u32 {
 
 /// Replaces `insns[at]` (and its second slot, for `ld_imm64`) with a poisoned call.
 pub(crate) fn poison(insns: &mut [Insn], at: usize) {
-    let poisoned = Insn { code: CALL, dst: 0, src: 0, off: 0, imm: POISON_HELPER };
+    let poisoned = Insn::new(CALL, 0, 0, 0, POISON_HELPER);
     if insns.get(at).is_some_and(Insn::is_ld_imm64) {
         if let Some(second) = insns.get_mut(at + 1) {
             *second = poisoned;
@@ -111,7 +111,7 @@ pub(crate) fn apply(insns: &mut [Insn], at: usize, patch: &Patch) -> Result<(), 
         }
         _ if insn.code == LD_IMM64 => {
             let second = insns.get(at + 1).copied().ok_or("ld_imm64 without its second slot")?;
-            if insn.src != 0 || insn.off != 0 || second.code != 0 {
+            if insn.src() != 0 || insn.off != 0 || second.code != 0 {
                 return Err("ld_imm64 already relocated to something else".into());
             }
             let current = u64::from(insn.imm as u32) | (u64::from(second.imm as u32) << 32);
