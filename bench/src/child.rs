@@ -34,6 +34,22 @@ pub fn peak_rss_of<S: AsRef<OsStr>>(me: &Path, args: &[S]) -> Result<u64, String
         .ok_or_else(|| format!("{}: no peak RSS reported ({})", describe(args), String::from_utf8_lossy(&out.stderr)))
 }
 
+/// Peak RSS and the file-backed share of what stays resident at exit (binary and libraries),
+/// in KiB, of `program` run with `args` (a (j) child: it prints `peak <VmHWM>` and
+/// `now anon <RssAnon> file <RssFile>`). Code pages stay mapped once touched, so the peak less
+/// the file share is what the process's data (heap, stack) peaked at, near enough.
+pub fn peak_and_file_rss_of<S: AsRef<OsStr>>(me: &Path, args: &[S]) -> Result<(u64, u64), String> {
+    let out = Command::new(me).args(args).output().map_err(|e| format!("{}: {e}", me.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let kib = |v: &str| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok();
+    let peak = stdout.lines().find_map(|l| kib(l.strip_prefix("peak ")?));
+    let file = stdout.lines().find_map(|l| kib(l.strip_prefix("now anon ")?.split_once(" file ")?.1));
+    match (peak, file) {
+        (Some(peak), Some(file)) => Ok((peak, file)),
+        _ => Err(format!("{}: no peak RSS reported ({})", describe(args), String::from_utf8_lossy(&out.stderr))),
+    }
+}
+
 /// User-space instructions of this binary run with `args` under callgrind, and what it printed.
 pub fn instructions<S: AsRef<OsStr>>(args: &[S]) -> Result<(u64, String), String> {
     instructions_of(&std::env::current_exe().map_err(|e| e.to_string())?, args)

@@ -65,13 +65,24 @@ fn loads_here(object: &RealObject, pin_root: &Path) -> Result<bool, String> {
 
 /// (j) over `objects`.
 pub fn table(objects: &[RealObject], pin_root: &Path) -> Result<Table, String> {
-    let header = ["object", "size", "measured", "bpfkit", "libbpf", "libbpf/bpfkit", "peak RSS bpfkit / libbpf", "RSS"];
+    let header = [
+        "object",
+        "size",
+        "measured",
+        "bpfkit",
+        "libbpf",
+        "libbpf/bpfkit",
+        "peak RSS bpfkit / libbpf",
+        "RSS",
+        "code+libs",
+        "data",
+    ];
     let mut table = Table::new(
         "(j) real objects: user-space instructions of one open + load + close (callgrind), and peak RSS",
         &header,
     );
     let mega = |n: u64| format!("{:.2} M", n as f64 / 1e6);
-    let (mut fewer, mut smaller, mut n) = (0, 0, 0);
+    let (mut fewer, mut smaller, mut less_data, mut n) = (0, 0, 0, 0);
     for object in objects {
         let path = object.path.as_path();
         let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
@@ -82,11 +93,13 @@ pub fn table(objects: &[RealObject], pin_root: &Path) -> Result<Table, String> {
             Ok(n(1)?.saturating_sub(n(0)?))
         };
         let (a, b) = (work(&ours)?, work(&theirs)?);
-        let rss = |binary: &Path| child::peak_rss_of(binary, &args(what, path, 1, pin_root));
-        let (ra, rb) = (rss(&ours)?, rss(&theirs)?);
+        let rss = |binary: &Path| child::peak_and_file_rss_of(binary, &args(what, path, 1, pin_root));
+        let ((ra, fa), (rb, fb)) = (rss(&ours)?, rss(&theirs)?);
+        let (da, db) = (ra.saturating_sub(fa), rb.saturating_sub(fb));
         n += 1;
         fewer += usize::from(a <= b);
         smaller += usize::from(ra <= rb);
+        less_data += usize::from(da <= db);
         table.row(vec![
             object.name.clone(),
             format!("{} KiB", size.div_ceil(1024)),
@@ -96,15 +109,36 @@ pub fn table(objects: &[RealObject], pin_root: &Path) -> Result<Table, String> {
             if a > 0 { format!("{:.1}x", b as f64 / a as f64) } else { "-".into() },
             format!("{ra} / {rb} KiB"),
             if ra <= rb { "ok".into() } else { format!("+{} KiB", ra - rb) },
+            format!("{fa} / {fb}"),
+            format!("{da} / {db}"),
         ]);
     }
     table.note(format!(
         "bpfkit does at most libbpf's user-space work on {fewer} of {n} objects, and peaks at most libbpf's RSS on {smaller} of {n}."
     ));
+    table.note(format!(
+        "code+libs: file-backed pages resident at exit (binary, libc, libelf, libz); data: peak less that \
+         (heap and stack at their peak); bpfkit's data peaks at most libbpf's on {less_data} of {n}."
+    ));
     table.note(
         "load: open + load + close in a fresh process (vmlinux BTF parsed in it); open: open + close, no kernel.",
     );
     table.note("each loader in a binary of its own; peak RSS: VmHWM of that process doing it (outside valgrind),");
-    table.note("its binary and libraries included (bpfkit's binary has 1.2 MB of code; libbpf's 0.6 MB, plus libelf and libz).");
+    let (ours, theirs) = (child_binary("bpfkit")?, child_binary("libbpf")?);
+    table.note(format!(
+        "its binary and libraries included (.text of bench-load-bpfkit: {} KiB, of bench-load-libbpf: {} KiB, \
+         each with Rust's std; libbpf's also maps libelf and libz).",
+        text_kib(&ours)?,
+        text_kib(&theirs)?
+    ));
     Ok(table)
+}
+
+/// Size of the `.text` section of the executable at `path`, in KiB.
+fn text_kib(path: &Path) -> Result<u64, String> {
+    use object::{Object, ObjectSection};
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = file.section_by_name(".text").ok_or_else(|| format!("{}: no .text section", path.display()))?;
+    Ok(text.size().div_ceil(1024))
 }

@@ -258,6 +258,12 @@ impl Btf {
         self.offsets.get(index).unwrap_or(usize::MAX)
     }
 
+    /// Calls `f(index, record start)` for every own type, in id order (cheaper than
+    /// [`own_offset`](Self::own_offset) per index for a pass over all of them).
+    pub(crate) fn each_own_offset(&self, f: impl FnMut(usize, usize)) {
+        self.offsets.each(f);
+    }
+
     /// The `index`-th own type; `index` must be below `own_type_count`.
     fn own_type(&self, index: usize) -> Type<'_> {
         let section = self.own_type_section();

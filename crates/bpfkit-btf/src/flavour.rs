@@ -38,6 +38,9 @@ pub fn same_essential(a: &str, b: &str) -> bool {
     essential_name(a) == essential_name(b)
 }
 
+/// Bytes of string space per bit of the bitmap that pre-filters names (see `flavours_found`).
+const STRETCH: usize = 256;
+
 /// What one blob knows about flavoured names, found on first use.
 #[derive(Default)]
 pub(crate) struct Flavours {
@@ -74,19 +77,35 @@ impl Btf {
                 Box::default()
             } else {
                 // Every own record's name offset (its first word), read straight from the type
-                // section: only the few names inside a listed string are looked at further.
+                // section: only the few names inside a listed string are looked at further. A
+                // bitmap of which 256-byte stretches of the string space hold a listed string
+                // (or a base's) rejects almost every name with one bit test.
                 let (section, endian, first) = (self.own_type_section(), self.endian(), self.first_id());
-                (0..self.own_type_count())
-                    .map(|i| (i, self.own_offset(i)))
-                    .filter(|&(_, at)| {
-                        let off = endian.read_u32(section, at);
-                        within(&strings, off) || bases.iter().any(|b| within(b, off))
-                    })
-                    .filter_map(|(i, _)| {
-                        let name = self.type_by_id(first + i as u32).and_then(|t| t.name()).ok()?;
-                        (essential_name(name).len() != name.len()).then_some(first + i as u32)
-                    })
-                    .collect()
+                let end = self.strings_len() as usize;
+                let mut stretches = vec![0u64; end.div_ceil(STRETCH * 64)];
+                for &(lo, hi) in strings.iter().chain(bases.iter().flat_map(|b| b.iter())) {
+                    for s in lo as usize / STRETCH..=(hi as usize).saturating_sub(1) / STRETCH {
+                        if let Some(word) = stretches.get_mut(s / 64) {
+                            *word |= 1 << (s % 64);
+                        }
+                    }
+                }
+                let maybe = |off: u32| {
+                    let s = off as usize / STRETCH;
+                    stretches.get(s / 64).is_some_and(|w| w >> (s % 64) & 1 != 0)
+                };
+                let mut found = Vec::new();
+                self.each_own_offset(|i, at| {
+                    let off = endian.read_u32(section, at);
+                    if maybe(off) && (within(&strings, off) || bases.iter().any(|b| within(b, off))) {
+                        let id = first + i as u32;
+                        let name = self.type_by_id(id).and_then(|t| t.name());
+                        if name.is_ok_and(|name| essential_name(name).len() != name.len()) {
+                            found.push(id);
+                        }
+                    }
+                });
+                found.into_boxed_slice()
             };
             Found { strings, types }
         })

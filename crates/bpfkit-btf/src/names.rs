@@ -40,6 +40,8 @@ pub(crate) struct NameLookup {
     /// All-match lookups answered by a full scan, per kind slot (see
     /// [`FULL_SCANS_BEFORE_INDEX`]).
     full_scans: [AtomicUsize; 20],
+    /// Number of own types per kind slot, counted on the first all-match lookup.
+    kind_counts: OnceLock<[u32; 20]>,
 }
 
 /// How many types ahead the order check prefetches names.
@@ -55,6 +57,11 @@ const SCAN_NAME_COST: usize = 16;
 /// instructions, and hold no memory: a load with one or two kfuncs never builds vmlinux's FUNC
 /// index (4 bytes a slot, 512 KiB for 6.18's 60k functions).
 const FULL_SCANS_BEFORE_INDEX: usize = 3;
+
+/// Kinds with fewer types than this get their index on the first all-match lookup: it is at
+/// most 128 KiB (4 bytes a slot, a load factor of 3/4 rounded up to a power of two), and a CO-RE
+/// load asks for dozens of structs, for which scanning 125k types each time costs more.
+const SCAN_ALL_MIN_COUNT: u32 = 1 << 14;
 
 /// Open addressing, linear probing; slots hold `index + 1` of a type, 0 = empty. Entries for
 /// one name are met in insertion (= ascending id) order.
@@ -171,7 +178,10 @@ impl Btf {
         let name_off = self.endian().read_u32(self.own_type_section(), self.own_offset(index));
         let own = self.own_strings();
         match name_off.checked_sub(self.first_string_offset()).and_then(|r| own.get(r as usize..)) {
-            Some(tail) => tail.get(..name.len()) == Some(name) && tail.get(name.len()) == Some(&0),
+            // The first byte decides most comparisons: checked before the rest.
+            Some(tail) => {
+                tail.first() == name.first() && tail.get(..name.len()) == Some(name) && tail.get(name.len()) == Some(&0)
+            }
             None => self.str_bytes_at(name_off).is_ok_and(|n| n == name),
         }
     }
@@ -327,7 +337,15 @@ impl Btf {
         visit: &mut dyn FnMut(TypeId) -> ControlFlow<()>,
     ) -> Option<ControlFlow<()>> {
         let slot = kind_slot(kind);
-        if self.names.by_kind[slot].get().is_some()
+        let counts = self.names.kind_counts.get_or_init(|| {
+            let mut counts = [0u32; 20];
+            for &raw in self.own_kinds() {
+                counts[kind_slot(raw)] += 1;
+            }
+            counts
+        });
+        if counts[slot] < SCAN_ALL_MIN_COUNT
+            || self.names.by_kind[slot].get().is_some()
             || self.names.full_scans[slot].fetch_add(1, Ordering::Relaxed) >= FULL_SCANS_BEFORE_INDEX
         {
             return None;
@@ -482,7 +500,7 @@ impl Btf {
 
 #[cfg(test)]
 mod tests {
-    use super::{FULL_SCANS_BEFORE_INDEX, cstr_len, name_key};
+    use super::{FULL_SCANS_BEFORE_INDEX, SCAN_ALL_MIN_COUNT, cstr_len, name_key};
     use crate::{Btf, BtfBuilder, IntEncoding, Kind};
 
     #[test]
@@ -496,6 +514,11 @@ mod tests {
         b.add_const(int);
         let second = b.add_typedef("task", int);
         b.add_ptr(int);
+        // Enough typedefs for their index to be worth holding off (vmlinux has 60k FUNCs).
+        for i in 0..SCAN_ALL_MIN_COUNT {
+            b.add_typedef(&format!("filler{i}"), int);
+        }
+        b.add_struct("small", 0, &[]);
         let btf = Btf::parse(b.encode().unwrap()).unwrap();
         assert!(!btf.is_sorted_by_name());
         let slot = Kind::Typedef.raw() as usize;
@@ -507,6 +530,9 @@ mod tests {
             let built = btf.names.by_kind[slot].get().is_some();
             assert_eq!(built, lookup >= FULL_SCANS_BEFORE_INDEX, "lookup {lookup}");
         }
+        // A kind with few types is indexed on its first lookup.
+        assert_eq!(btf.find_all_by_name_kind("small", Kind::Struct).len(), 1);
+        assert!(btf.names.by_kind[Kind::Struct.raw() as usize].get().is_some());
     }
 
     #[test]

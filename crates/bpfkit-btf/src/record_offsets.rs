@@ -90,6 +90,20 @@ impl RecordOffsets {
         }
     }
 
+    /// Calls `f(index, start)` for every record in order, decoding block by block.
+    pub(crate) fn each(&self, mut f: impl FnMut(usize, usize)) {
+        match &self.full {
+            Some(full) => full.iter().enumerate().for_each(|(i, &o)| f(i, o as usize)),
+            None => {
+                for (b, (&base, words)) in self.bases.iter().zip(self.words.chunks(BLOCK)).enumerate() {
+                    for (k, &w) in words.iter().enumerate() {
+                        f(b * BLOCK + k, base as usize + w as usize * 4);
+                    }
+                }
+            }
+        }
+    }
+
     /// Switches to plain `u32` starts (kept from the compact ones).
     #[cold]
     fn go_full(&mut self) {
@@ -147,6 +161,9 @@ mod tests {
             let t = table(&starts, batch);
             assert!(t.full.is_none(), "batch {batch}: stays compact");
             assert_eq!(t.iter().map(|o| o as u32).collect::<Vec<_>>(), starts, "batch {batch}");
+            let mut each = Vec::new();
+            t.each(|i, o| each.push((i, o as u32)));
+            assert!(each.iter().enumerate().all(|(k, &(i, o))| k == i && o == starts[i]), "batch {batch}: each");
             assert_eq!(t.get(starts.len()), None);
             assert!(t.heap_bytes() < starts.len() * 3);
         }
@@ -165,6 +182,9 @@ mod tests {
             let t = table(&starts, 256);
             assert!(t.full.is_some(), "odd start {odd_start}: plain u32s");
             assert_eq!(t.iter().map(|o| o as u32).collect::<Vec<_>>(), starts, "odd start {odd_start}");
+            let mut each = Vec::new();
+            t.each(|_, o| each.push(o as u32));
+            assert_eq!(each, starts, "odd start {odd_start}: each");
         }
     }
 }
