@@ -25,13 +25,8 @@ pub fn peak_rss<S: AsRef<OsStr>>(args: &[S]) -> Result<u64, String> {
 
 /// Peak RSS in KiB of `program` run with `args` (it prints `peak <VmHWM>`).
 pub fn peak_rss_of<S: AsRef<OsStr>>(me: &Path, args: &[S]) -> Result<u64, String> {
-    let out = Command::new(me).args(args).output().map_err(|e| format!("{}: {e}", me.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("peak "))
-        .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
-        .ok_or_else(|| format!("{}: no peak RSS reported ({})", describe(args), String::from_utf8_lossy(&out.stderr)))
+    let report = Report::of(me, args)?;
+    report.kib("peak ").ok_or_else(|| report.missing(args))
 }
 
 /// Peak RSS and the file-backed share of what stays resident at exit (binary and libraries),
@@ -39,15 +34,39 @@ pub fn peak_rss_of<S: AsRef<OsStr>>(me: &Path, args: &[S]) -> Result<u64, String
 /// `now anon <RssAnon> file <RssFile>`). Code pages stay mapped once touched, so the peak less
 /// the file share is what the process's data (heap, stack) peaked at, near enough.
 pub fn peak_and_file_rss_of<S: AsRef<OsStr>>(me: &Path, args: &[S]) -> Result<(u64, u64), String> {
-    let out = Command::new(me).args(args).output().map_err(|e| format!("{}: {e}", me.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let kib = |v: &str| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok();
-    let peak = stdout.lines().find_map(|l| kib(l.strip_prefix("peak ")?));
-    let file = stdout.lines().find_map(|l| kib(l.strip_prefix("now anon ")?.split_once(" file ")?.1));
-    match (peak, file) {
-        (Some(peak), Some(file)) => Ok((peak, file)),
-        _ => Err(format!("{}: no peak RSS reported ({})", describe(args), String::from_utf8_lossy(&out.stderr))),
+    let report = Report::of(me, args)?;
+    let file = report.stdout.lines().find_map(|l| kib(l.strip_prefix("now anon ")?.split_once(" file ")?.1));
+    report.kib("peak ").zip(file).ok_or_else(|| report.missing(args))
+}
+
+/// What a measuring child printed.
+struct Report {
+    stdout: String,
+    stderr: String,
+}
+
+impl Report {
+    fn of<S: AsRef<OsStr>>(me: &Path, args: &[S]) -> Result<Report, String> {
+        let out = Command::new(me).args(args).output().map_err(|e| format!("{}: {e}", me.display()))?;
+        Ok(Report {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
     }
+
+    /// The KiB on the line starting with `prefix`.
+    fn kib(&self, prefix: &str) -> Option<u64> {
+        self.stdout.lines().find_map(|l| kib(l.strip_prefix(prefix)?))
+    }
+
+    fn missing<S: AsRef<OsStr>>(&self, args: &[S]) -> String {
+        format!("{}: no peak RSS reported ({})", describe(args), self.stderr)
+    }
+}
+
+/// `<n> kB` as a number.
+fn kib(v: &str) -> Option<u64> {
+    v.trim().trim_end_matches(" kB").trim().parse().ok()
 }
 
 /// User-space instructions of this binary run with `args` under callgrind, and what it printed.

@@ -83,11 +83,11 @@ pub fn table(objects: &[RealObject], pin_root: &Path) -> Result<Table, String> {
     );
     let mega = |n: u64| format!("{:.2} M", n as f64 / 1e6);
     let (mut fewer, mut smaller, mut less_data, mut n) = (0, 0, 0, 0);
+    let (ours, theirs) = (child_binary("bpfkit")?, child_binary("libbpf")?);
     for object in objects {
         let path = object.path.as_path();
         let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
         let what = if loads_here(object, pin_root)? { "load" } else { "open" };
-        let (ours, theirs) = (child_binary("bpfkit")?, child_binary("libbpf")?);
         let work = |binary: &Path| -> Result<u64, String> {
             let n = |rounds| child::instructions_of(binary, &args(what, path, rounds, pin_root)).map(|(n, _)| n);
             Ok(n(1)?.saturating_sub(n(0)?))
@@ -124,7 +124,6 @@ pub fn table(objects: &[RealObject], pin_root: &Path) -> Result<Table, String> {
         "load: open + load + close in a fresh process (vmlinux BTF parsed in it); open: open + close, no kernel.",
     );
     table.note("each loader in a binary of its own; peak RSS: VmHWM of that process doing it (outside valgrind),");
-    let (ours, theirs) = (child_binary("bpfkit")?, child_binary("libbpf")?);
     table.note(format!(
         "its binary and libraries included (.text of bench-load-bpfkit: {} KiB, of bench-load-libbpf: {} KiB, \
          each with Rust's std; libbpf's also maps libelf and libz).",

@@ -9,10 +9,11 @@
 //! that looks up a handful of types (the common ones sit at low ids in vmlinux) is served by a
 //! scan that stops at the first match, and once the scans together have cost about as much as
 //! the index would, the index is built (so many lookups cost at most about twice the index).
-//! Lookups of every match (an extern's kfunc, checked for ambiguity) scan the whole kind the
-//! first [`FULL_SCANS_BEFORE_INDEX`] times: vmlinux's FUNC index is half a MiB that a program
-//! with one kfunc would hold for the process. Matches come out in ascending id order either way. Each blob in a split chain has its own
-//! index; lookups visit bases first.
+//! Lookups of every match (an extern's kfunc, checked for ambiguity) in a kind of many types
+//! scan the whole kind the first [`FULL_SCANS_BEFORE_INDEX`] times: vmlinux's FUNC index is half
+//! a MiB that a program with one kfunc would hold for the process. Matches come out in
+//! ascending id order either way. Each blob in a split chain has its own index; lookups visit
+//! bases first.
 
 use std::ops::ControlFlow;
 use std::sync::OnceLock;
@@ -40,7 +41,7 @@ pub(crate) struct NameLookup {
     /// All-match lookups answered by a full scan, per kind slot (see
     /// [`FULL_SCANS_BEFORE_INDEX`]).
     full_scans: [AtomicUsize; 20],
-    /// Number of own types per kind slot, counted on the first all-match lookup.
+    /// Number of own types per kind slot, counted on first use (see [`Btf::kind_counts`]).
     kind_counts: OnceLock<[u32; 20]>,
 }
 
@@ -252,6 +253,17 @@ impl Btf {
         let _ = self.names.sorted.set(Some(lo));
     }
 
+    /// Number of own types per kind slot (see [`kind_slot`]), counted once.
+    fn kind_counts(&self) -> &[u32; 20] {
+        self.names.kind_counts.get_or_init(|| {
+            let mut counts = [0u32; 20];
+            for &raw in self.own_kinds() {
+                counts[kind_slot(raw)] += 1;
+            }
+            counts
+        })
+    }
+
     fn hash_index(&self, kind: Option<u8>) -> &HashIndex {
         let cell = match kind {
             None => &self.names.all,
@@ -264,7 +276,10 @@ impl Btf {
                 Some(k) if (1..=19).contains(&k) => raw == k,
                 Some(_) => raw > 19,
             };
-            let count = kinds.iter().filter(|&&raw| wanted(raw)).count();
+            let count = match kind {
+                None => kinds.len(),
+                Some(raw) => self.kind_counts()[kind_slot(raw)] as usize,
+            };
             // Load factor <= 3/4 keeps probes short; 4-byte slots keep the table small.
             let cap = (count + count / 3 + 1).next_power_of_two().max(16);
             let mask = cap - 1;
@@ -337,14 +352,7 @@ impl Btf {
         visit: &mut dyn FnMut(TypeId) -> ControlFlow<()>,
     ) -> Option<ControlFlow<()>> {
         let slot = kind_slot(kind);
-        let counts = self.names.kind_counts.get_or_init(|| {
-            let mut counts = [0u32; 20];
-            for &raw in self.own_kinds() {
-                counts[kind_slot(raw)] += 1;
-            }
-            counts
-        });
-        if counts[slot] < SCAN_ALL_MIN_COUNT
+        if self.kind_counts()[slot] < SCAN_ALL_MIN_COUNT
             || self.names.by_kind[slot].get().is_some()
             || self.names.full_scans[slot].fetch_add(1, Ordering::Relaxed) >= FULL_SCANS_BEFORE_INDEX
         {
