@@ -29,7 +29,8 @@ fn bpfkit_run(name: &str, bytes: &[u8], btf: &Path) -> Result<usize, String> {
     let local = object.btf.as_deref().ok_or("the object has no BTF")?;
     let mut cache = CandidateCache::new();
     let mut applied = 0;
-    for mut program in object.programs.iter().cloned() {
+    for index in 0..object.programs.len() {
+        let mut program = object.link(index).map_err(|e| e.to_string())?;
         applied += core::relocate(&mut program, local, &target, &mut cache).map_err(|e| e.to_string())?.len();
     }
     Ok(applied)

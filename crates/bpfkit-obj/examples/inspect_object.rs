@@ -11,7 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: inspect_object FILE.bpf.o")?;
     let obj = Object::open(&path)?;
     println!("{}: license {:?}, {} programs, {} maps", obj.name, obj.license, obj.programs.len(), obj.maps.len());
-    for prog in &obj.programs {
+    for (index, prog) in obj.programs.iter().enumerate() {
         let kind = match &prog.kind {
             Some(k) => format!(
                 "{} attach {:?} target {:?}",
@@ -21,10 +21,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
             None => "unknown section: set a type before loading".to_owned(),
         };
-        let functions: Vec<&str> = prog.functions.iter().map(|(_, n)| n.as_str()).collect();
+        let linked = obj.link(index)?;
+        let functions: Vec<&str> = linked.functions.iter().map(|(_, n)| n.as_str()).collect();
         println!("program {} SEC(\"{}\"): {kind}", prog.name, prog.section);
-        println!("  {} instructions, functions {functions:?}, {} line records", prog.insns.len(), prog.line_info.len());
-        for reloc in &prog.relocs {
+        println!(
+            "  {} instructions, functions {functions:?}, {} line records",
+            linked.insns.len(),
+            linked.line_info.len()
+        );
+        for reloc in &linked.relocs {
             let what = match &reloc.target {
                 RelocTarget::Map { map } => format!("map {}", obj.maps[*map].name),
                 RelocTarget::MapValue { map, offset } => format!("{} + {offset}", obj.maps[*map].name),

@@ -1,5 +1,5 @@
 //! `bpfkit-obj`: the object model of BPF ELF files written against libbpf's conventions, with
-//! no syscalls: programs classified by `SEC()` name and linked with their subprograms, maps from
+//! no syscalls: programs classified by `SEC()` name and linked with their subprograms on demand, maps from
 //! `.maps` (BTF-defined), the legacy `maps` section, global data sections and struct_ops
 //! variables, relocations resolved to maps, data offsets and externs, and `.BTF.ext` records.
 //! The `bpfkit` crate loads what this crate prepares.
@@ -7,8 +7,9 @@
 //! ```no_run
 //! let mut obj = bpfkit_obj::Object::open("bpf/minimal.bpf.o")?;
 //! obj.set_global("target_tgid", &1234u32.to_ne_bytes())?;
-//! for prog in &obj.programs {
-//!     println!("{} in SEC(\"{}\"): {} instructions", prog.name, prog.section, prog.insns.len());
+//! for (i, prog) in obj.programs.iter().enumerate() {
+//!     let linked = obj.link(i)?;
+//!     println!("{} in SEC(\"{}\"): {} instructions", prog.name, prog.section, linked.insns.len());
 //! }
 //! # Ok::<(), bpfkit_obj::ObjError>(())
 //! ```
@@ -42,6 +43,6 @@ pub use map::{
     BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, DataKind, Map, MapDef, MapKind, OpsFunc, Pinning, SlotInit, ring_buffer_size,
 };
 pub use object::{ARENA_SECTION, GlobalVar, Object};
-pub use program::{BoundInsns, Program};
+pub use program::{BoundInsns, LinkedProgram, Program};
 pub use reloc::{InsnReloc, RelocTarget};
 pub use section::{AttachTarget, ProgramSection};

@@ -6,6 +6,8 @@
 use crate::btf_ext::{CoreRelo, ExtSection, FuncInfo, LineInfo};
 use crate::error::{ObjError, Result};
 use crate::insn::{Insn, PSEUDO_FUNC};
+use crate::object::Object;
+use crate::program::LinkedProgram;
 use crate::reloc::{InsnReloc, RelocTarget};
 
 /// A function symbol in a code section.
@@ -72,15 +74,6 @@ impl CodeSection {
     }
 }
 
-/// The result of linking one program.
-#[derive(Debug, Default)]
-pub(crate) struct Linked {
-    pub insns: Vec<Insn>,
-    pub relocs: Vec<InsnReloc>,
-    pub ext: ExtSection,
-    pub functions: Vec<(usize, String)>,
-}
-
 /// A function copied into the program: where it came from and where it went.
 struct Chunk {
     section: usize,
@@ -93,17 +86,13 @@ struct Chunk {
 
 /// Links the program whose function is `func` of code section `section`. `ext` gives the
 /// `.BTF.ext` records of each code section.
-pub(crate) fn link(
-    sections: &[CodeSection],
-    section: usize,
-    func: usize,
-    ext: &[Option<&ExtSection>],
-) -> Result<Linked> {
+fn link(sections: &[CodeSection], section: usize, func: usize, ext: &[Option<ExtSection>]) -> Result<LinkedProgram> {
     let program = &sections[section].funcs[func].name;
-    let mut out = Linked {
+    let mut out = LinkedProgram {
+        name: program.clone(),
         relocs: Vec::with_capacity(sections[section].relocs.len()),
         functions: Vec::with_capacity(2),
-        ..Linked::default()
+        ..LinkedProgram::default()
     };
     // Functions copied so far; a program calls a few, so a list beats a map.
     let mut chunks: Vec<Chunk> = Vec::with_capacity(4);
@@ -162,39 +151,14 @@ fn link_insn(
     j: usize,
     reloc: Option<&RawReloc>,
     program: &str,
-    out: &mut Linked,
+    out: &mut LinkedProgram,
     chunks: &mut Vec<Chunk>,
-    ext: &[Option<&ExtSection>],
+    ext: &[Option<ExtSection>],
 ) -> Result<()> {
-    let insn = out.insns[j];
-    let target = match reloc {
-        Some(RawReloc::Call { section, insn }) => Some((*section, *insn, false)),
-        Some(RawReloc::FuncAddr { section, insn }) => Some((*section, *insn, true)),
-        Some(RawReloc::Target(_)) => None,
-        // A call within the section needs no relocation: its offset is already relative.
-        None if insn.is_pseudo_call() => {
-            let target = (orig as i64) + 1 + insn.imm as i64;
-            let target = usize::try_from(target).ok().filter(|&t| t < sections[sec].insns.len()).ok_or_else(|| {
-                ObjError::program(
-                    program,
-                    format!("call at instruction {orig} of {} jumps outside the section", sections[sec].name),
-                )
-            })?;
-            Some((sec, target, false))
-        }
-        None => None,
-    };
-    if let Some((target_sec, target_insn, is_addr)) = target {
+    if let Some(Callee { section: target_sec, func: f, insn: target_insn, is_addr }) =
+        callee(sections, sec, orig, reloc, program)?
+    {
         let code = &sections[target_sec];
-        let f = code.func_at(target_insn).ok_or_else(|| {
-            ObjError::program(
-                program,
-                format!(
-                    "call at instruction {orig} of {}: no function at instruction {target_insn} of {}",
-                    sections[sec].name, code.name
-                ),
-            )
-        })?;
         let c = match chunks.iter().position(|c| (c.section, c.func) == (target_sec, f)) {
             Some(c) => c,
             None => append(sections, target_sec, f, out, chunks, ext),
@@ -213,14 +177,166 @@ fn link_insn(
     Ok(())
 }
 
+/// What a call or function address at one instruction leads to.
+struct Callee {
+    section: usize,
+    /// Index of the function in its section.
+    func: usize,
+    /// The instruction it targets in that section.
+    insn: usize,
+    /// A callback address (`ld_imm64`) rather than a call.
+    is_addr: bool,
+}
+
+/// The function instruction `orig` of section `sec` calls or takes the address of, if it does
+/// (`reloc`: its relocation). `program` names the program for errors.
+fn callee(
+    sections: &[CodeSection],
+    sec: usize,
+    orig: usize,
+    reloc: Option<&RawReloc>,
+    program: &str,
+) -> Result<Option<Callee>> {
+    let (target_sec, target_insn, is_addr) = match reloc {
+        Some(RawReloc::Call { section, insn }) => (*section, *insn, false),
+        Some(RawReloc::FuncAddr { section, insn }) => (*section, *insn, true),
+        Some(RawReloc::Target(_)) => return Ok(None),
+        // A call within the section needs no relocation: its offset is already relative.
+        None => {
+            let Some(insn) = sections[sec].insns.get(orig).filter(|i| i.is_pseudo_call()) else { return Ok(None) };
+            let target = (orig as i64) + 1 + insn.imm as i64;
+            let target = usize::try_from(target).ok().filter(|&t| t < sections[sec].insns.len()).ok_or_else(|| {
+                ObjError::program(
+                    program,
+                    format!("call at instruction {orig} of {} jumps outside the section", sections[sec].name),
+                )
+            })?;
+            (sec, target, false)
+        }
+    };
+    let code = sections.get(target_sec).ok_or_else(|| {
+        ObjError::program(
+            program,
+            format!("call at instruction {orig} of {}: no such code section", sections[sec].name),
+        )
+    })?;
+    let func = code.func_at(target_insn).ok_or_else(|| {
+        ObjError::program(
+            program,
+            format!(
+                "call at instruction {orig} of {}: no function at instruction {target_insn} of {}",
+                sections[sec].name, code.name
+            ),
+        )
+    })?;
+    Ok(Some(Callee { section: target_sec, func, insn: target_insn, is_addr }))
+}
+
+/// Checks every call and function address of every section once, so that a broken call is an
+/// error at open, as when programs were linked there; linking at load then only lays out.
+pub(crate) fn check_calls(sections: &[CodeSection]) -> Result<()> {
+    for (sec, code) in sections.iter().enumerate() {
+        let each = code.calls.iter().map(|&at| (at, None)).chain(code.relocs.iter().map(|(at, r)| (*at, Some(r))));
+        for (at, reloc) in each {
+            let owner = code.func_at(at).map_or(code.name.as_str(), |f| code.funcs[f].name.as_str());
+            // A relocated call is checked through its relocation.
+            if reloc.is_none() && !code.relocs_in(at..at + 1).is_empty() {
+                continue;
+            }
+            callee(sections, sec, at, reloc, owner)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every function program `func` of section `section` runs: itself first, then what it calls
+/// or takes the address of, directly or not, each once.
+fn reachable(sections: &[CodeSection], section: usize, func: usize) -> Result<Vec<(usize, usize)>> {
+    let program = &sections[section].funcs[func].name;
+    let mut found = vec![(section, func)];
+    let mut next = 0;
+    while let Some(&(sec, f)) = found.get(next) {
+        next += 1;
+        let code = &sections[sec];
+        let range = code.funcs[f].start..code.funcs[f].start + code.funcs[f].len;
+        let relocated = code.relocs_in(range.clone()).iter().map(|(at, r)| (*at, Some(r)));
+        let calls = code.calls_in(range).iter().filter(|&&at| code.relocs_in(at..at + 1).is_empty());
+        for (at, reloc) in relocated.chain(calls.map(|&at| (at, None))) {
+            if let Some(c) = callee(sections, sec, at, reloc, program)? {
+                if !found.contains(&(c.section, c.func)) {
+                    found.push((c.section, c.func));
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+impl Object {
+    /// Program `index` of [`Object::programs`], linked: its function, then every subprogram it
+    /// calls, with calls and records rebased (or the code set by [`crate::Program::replace_code`]).
+    /// Each call links anew; the loader links a program just before loading it, and drops the
+    /// copy once the kernel has it.
+    pub fn link(&self, index: usize) -> Result<LinkedProgram> {
+        let p = self
+            .programs
+            .get(index)
+            .ok_or_else(|| ObjError::program(&format!("#{index}"), "no such program in the object"))?;
+        if let Some(code) = &p.replaced {
+            return Ok((**code).clone());
+        }
+        let (section, func) = p.origin;
+        if self.code.get(section).is_none_or(|c| c.funcs.get(func).is_none()) {
+            return Err(ObjError::program(&p.name, "its function is not in the object's code"));
+        }
+        link(&self.code, section, func, &self.code_ext)
+    }
+
+    /// The program named `name`, linked (see [`Object::link`]).
+    pub fn link_named(&self, name: &str) -> Result<LinkedProgram> {
+        let index = self
+            .programs
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| ObjError::program(name, "no such program in the object"))?;
+        self.link(index)
+    }
+
+    /// What the instructions of program `index` and of every subprogram it runs refer to
+    /// (maps, data, externs), found without linking it.
+    pub fn program_relocs(&self, index: usize) -> Result<Vec<&RelocTarget>> {
+        let p = self
+            .programs
+            .get(index)
+            .ok_or_else(|| ObjError::program(&format!("#{index}"), "no such program in the object"))?;
+        if let Some(code) = &p.replaced {
+            return Ok(code.relocs.iter().map(|r| &r.target).collect());
+        }
+        let (section, func) = p.origin;
+        if self.code.get(section).is_none_or(|c| c.funcs.get(func).is_none()) {
+            return Err(ObjError::program(&p.name, "its function is not in the object's code"));
+        }
+        let mut out = Vec::new();
+        for (sec, f) in reachable(&self.code, section, func)? {
+            let code = &self.code[sec];
+            let range = code.funcs[f].start..code.funcs[f].start + code.funcs[f].len;
+            out.extend(code.relocs_in(range).iter().filter_map(|(_, r)| match r {
+                RawReloc::Target(target) => Some(target),
+                _ => None,
+            }));
+        }
+        Ok(out)
+    }
+}
+
 /// Appends function `f` of section `sec` to the program; returns its chunk index.
 fn append(
     sections: &[CodeSection],
     sec: usize,
     f: usize,
-    out: &mut Linked,
+    out: &mut LinkedProgram,
     chunks: &mut Vec<Chunk>,
-    ext: &[Option<&ExtSection>],
+    ext: &[Option<ExtSection>],
 ) -> usize {
     let code = &sections[sec];
     let func = &code.funcs[f];
@@ -237,7 +353,7 @@ fn append(
             out.relocs.push(InsnReloc { insn: new_start + (orig - func.start), target: target.clone() });
         }
     }
-    if let Some(records) = ext.get(sec).copied().flatten() {
+    if let Some(Some(records)) = ext.get(sec) {
         // `.BTF.ext` offsets are bytes within the section; the records are sorted by them, so
         // the function's own are one run, found by binary search (a big section has tens of
         // thousands of line records, and each program appends many of its functions).
@@ -247,11 +363,11 @@ fn append(
             (off % 8 == 0 && range.contains(&insn)).then(|| (new_start + insn - func.start) as u32)
         };
         let fi = run_of(&records.func_info, |r| r.insn_off, lo, hi);
-        out.ext.func_info.extend(fi.iter().filter_map(|r| Some(FuncInfo { insn_off: rebase(r.insn_off)?, ..*r })));
+        out.func_info.extend(fi.iter().filter_map(|r| Some(FuncInfo { insn_off: rebase(r.insn_off)?, ..*r })));
         let li = run_of(&records.line_info, |r| r.insn_off, lo, hi);
-        out.ext.line_info.extend(li.iter().filter_map(|r| Some(LineInfo { insn_off: rebase(r.insn_off)?, ..*r })));
+        out.line_info.extend(li.iter().filter_map(|r| Some(LineInfo { insn_off: rebase(r.insn_off)?, ..*r })));
         let cr = run_of(&records.core_relos, |r| r.insn_off, lo, hi);
-        out.ext.core_relos.extend(cr.iter().filter_map(|r| Some(CoreRelo { insn_off: rebase(r.insn_off)?, ..*r })));
+        out.core_relos.extend(cr.iter().filter_map(|r| Some(CoreRelo { insn_off: rebase(r.insn_off)?, ..*r })));
     }
     chunks.push(Chunk { section: sec, func: f, orig_start: func.start, new_start, len: func.len });
     chunks.len() - 1

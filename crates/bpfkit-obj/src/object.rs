@@ -1,7 +1,7 @@
 //! Reading a BPF ELF object the way libbpf does: code sections and their function symbols
 //! become programs and subprograms, `.maps`/`maps`/global data/struct_ops sections become maps,
-//! relocations are resolved to maps, data offsets, calls and externs, and every program is
-//! linked with the subprograms it calls.
+//! relocations are resolved to maps, data offsets, calls and externs (each call checked), and
+//! the code is kept for linking each program with the subprograms it calls when it is asked for.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -39,7 +39,7 @@ pub const ARENA_SECTION: &str = ".addr_space.1";
 /// x86-64, which the kernel reports when the map is created). scx_layered's `.bss` is 158 MiB.
 const MAX_DATA_SECTION: u32 = i32::MAX as u32;
 
-/// A parsed BPF object: programs (linked), maps and their initial data, BTF and license.
+/// A parsed BPF object: programs, maps and their initial data, BTF and license.
 #[derive(Debug, Clone)]
 pub struct Object {
     /// The object's name: its file name up to the first `.` (`minimal` for `minimal.bpf.o`).
@@ -50,7 +50,7 @@ pub struct Object {
     pub license: String,
     /// The `version` section's value, if any (only old kprobe programs need it).
     pub kernel_version: Option<u32>,
-    /// Programs, in section order then function order.
+    /// Programs, in section order then function order ([`Object::link`] gives their code).
     pub programs: Vec<Program>,
     /// Maps: BTF-defined, legacy, global data and struct_ops.
     pub maps: Vec<Map>,
@@ -65,6 +65,10 @@ pub struct Object {
     pub(crate) btf_fixes: KernelBtfFixes,
     /// The `.ksyms` and `.kconfig` DATASECs, which the kernel's copy rewrites.
     pub(crate) extern_datasecs: Vec<(&'static str, bpfkit_btf::TypeId)>,
+    /// The code sections, which programs are linked from.
+    pub(crate) code: Vec<CodeSection>,
+    /// The `.BTF.ext` records of each code section.
+    pub(crate) code_ext: Vec<Option<ExtSection>>,
 }
 
 /// A global (or static) variable in a global data map.
@@ -381,7 +385,16 @@ impl<'d> Parser<'d> {
         self.arena_data(&mut maps, &mut data_map, &mut globals, &mut layouts)?;
         let (externs, kconfig) = self.externs(name, btf.as_deref(), &datasecs, &mut maps, &mut globals)?;
         let code = self.code_sections(&map_at, &data_map, &kconfig)?;
-        let programs = self.programs(&code, &ext)?;
+        linker::check_calls(&code)?;
+        let programs = self.programs(&code)?;
+        let mut ext = ext;
+        let code_ext = code
+            .iter()
+            .map(|c| {
+                let at = ext.sections.iter().position(|(n, _)| *n == c.name)?;
+                Some(ext.sections.swap_remove(at).1)
+            })
+            .collect();
         self.map_initializers(&mut maps, &map_at, &values_offsets, &programs)?;
         self.struct_ops_funcs(btf.as_deref(), &mut maps, &map_at, &programs)?;
         if let Some(map) = maps.iter().find(|m| m.kind == MapKind::Data(DataKind::Kconfig)) {
@@ -414,6 +427,8 @@ impl<'d> Parser<'d> {
             globals,
             btf_fixes,
             extern_datasecs,
+            code,
+            code_ext,
         })
     }
 
@@ -1018,8 +1033,7 @@ impl<'d> Parser<'d> {
         self.syms.get(pos).ok_or_else(|| err("refers to a symbol index that does not exist"))
     }
 
-    fn programs(&self, code: &[CodeSection], ext: &BtfExt) -> Result<Vec<Program>> {
-        let ext: Vec<Option<&ExtSection>> = code.iter().map(|c| ext.section(&c.name)).collect();
+    fn programs(&self, code: &[CodeSection]) -> Result<Vec<Program>> {
         let mut programs = Vec::with_capacity(code.iter().map(|c| c.funcs.len()).sum());
         for (s, section) in code.iter().enumerate() {
             if section.name == ".text" {
@@ -1029,20 +1043,15 @@ impl<'d> Parser<'d> {
                 return Err(ObjError::section(&section.name, "code without a function symbol"));
             }
             for (f, func) in section.funcs.iter().enumerate() {
-                let linked = linker::link(code, s, f, &ext)?;
                 programs.push(Program {
                     name: func.name.clone(),
                     section: section.name.clone(),
                     // `SEC("?name")`: a program loaded only when asked for (libbpf's convention).
                     kind: ProgramSection::parse(section.name.strip_prefix('?').unwrap_or(&section.name)),
-                    insns: linked.insns,
-                    relocs: linked.relocs,
-                    func_info: linked.ext.func_info,
-                    line_info: linked.ext.line_info,
-                    core_relos: linked.ext.core_relos,
-                    functions: linked.functions,
                     global: func.global,
                     autoload: !section.name.starts_with('?'),
+                    origin: (s, f),
+                    replaced: None,
                 });
             }
         }

@@ -1,6 +1,10 @@
-//! A program of the object, linked: its own function followed by every subprogram it calls
-//! (directly or through callbacks), with calls, BTF.ext records and relocations rebased to the
-//! linked instruction stream, ready for the loader to write fds into.
+//! A program of the object, and what linking makes of it: its own function followed by every
+//! subprogram it calls (directly or through callbacks), with calls, BTF.ext records and
+//! relocations rebased to the linked instruction stream, ready for the loader to write fds into.
+//!
+//! Linking happens when a program is asked for ([`crate::Object::link`]), not at open: libbpf
+//! too appends subprograms at load, and an object of many programs sharing large subprograms
+//! (a sched_ext scheduler) would otherwise hold one copy of them per program from open on.
 
 use crate::btf_ext::{CoreRelo, FuncInfo, LineInfo};
 use crate::error::{ObjError, Result};
@@ -8,7 +12,7 @@ use crate::insn::{Insn, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE};
 use crate::reloc::{InsnReloc, RelocTarget};
 use crate::section::ProgramSection;
 
-/// A linked program.
+/// A program of the object: a function in a code section other than `.text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Program {
     /// The function's name (the kernel sees at most 15 bytes of it).
@@ -18,6 +22,36 @@ pub struct Program {
     /// What the section name says about it; `None` for names outside libbpf's conventions,
     /// which the caller must then classify before load.
     pub kind: Option<ProgramSection>,
+    /// The function symbol is global (static programs are allowed, as in libbpf).
+    pub global: bool,
+    /// Load it with the object (false: skipped).
+    pub autoload: bool,
+    /// Where its function is: (code section, function) in the object's code.
+    pub(crate) origin: (usize, usize),
+    /// Instructions set in place of the object's code ([`Program::replace_code`]).
+    pub(crate) replaced: Option<Box<LinkedProgram>>,
+}
+
+impl Program {
+    /// Whether it is a struct_ops program (`SEC("struct_ops/...")`): one implementing a member
+    /// of a struct_ops map.
+    pub fn is_struct_ops(&self) -> bool {
+        self.kind.as_ref().is_some_and(|k| k.prog_type == crate::ProgramType::STRUCT_OPS)
+    }
+
+    /// Loads `code` instead of what the object's code links to (libbpf's
+    /// `bpf_program__set_insns`): for programs generated or rewritten in user space. Its
+    /// relocations and BTF.ext records are taken as given, indexed by `code.insns`.
+    pub fn replace_code(&mut self, code: LinkedProgram) {
+        self.replaced = Some(Box::new(code));
+    }
+}
+
+/// A program linked: what the kernel loads, before maps and externs are bound.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LinkedProgram {
+    /// The program's name (for error messages).
+    pub name: String,
     /// Instructions: the program's function first, then the subprograms it calls.
     pub insns: Vec<Insn>,
     /// Instructions that refer to maps, global data or externs.
@@ -30,19 +64,9 @@ pub struct Program {
     pub core_relos: Vec<CoreRelo>,
     /// Where each linked function starts: (instruction index, function name).
     pub functions: Vec<(usize, String)>,
-    /// The function symbol is global (static programs are allowed, as in libbpf).
-    pub global: bool,
-    /// Load it with the object (false: skipped).
-    pub autoload: bool,
 }
 
-impl Program {
-    /// Whether it is a struct_ops program (`SEC("struct_ops/...")`): one implementing a member
-    /// of a struct_ops map.
-    pub fn is_struct_ops(&self) -> bool {
-        self.kind.as_ref().is_some_and(|k| k.prog_type == crate::ProgramType::STRUCT_OPS)
-    }
-
+impl LinkedProgram {
     /// The instructions to load, with every map reference bound: `fd_of(map index)` gives the
     /// fd of each map of the object (`None`: the map was not created). Map loads become
     /// `BPF_PSEUDO_MAP_FD` and global data addresses `BPF_PSEUDO_MAP_VALUE` with the offset in the
@@ -52,7 +76,7 @@ impl Program {
         self.bind_maps_at(|map| fd_of(map).map(|fd| (fd, 0)))
     }
 
-    /// [`Program::bind_maps`] for maps whose data does not start at offset 0 of their memory:
+    /// [`LinkedProgram::bind_maps`] for maps whose data does not start at offset 0 of their memory:
     /// `fd_of` also gives the offset of each map's data, added to every address of its data
     /// (the arena, whose `__arena` globals the loader places at its end, as libbpf does).
     pub fn bind_maps_at(&self, fd_of: impl Fn(usize) -> Option<(i32, u32)>) -> Result<BoundInsns> {
@@ -97,7 +121,7 @@ impl Program {
     }
 }
 
-/// Instructions with maps bound (see [`Program::bind_maps`]).
+/// Instructions with maps bound (see [`LinkedProgram::bind_maps`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoundInsns {
     /// The instructions.

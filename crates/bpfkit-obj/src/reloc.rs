@@ -32,7 +32,7 @@ pub enum RelocTarget {
 /// A relocation of one instruction in a linked program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InsnReloc {
-    /// Instruction index in [`crate::Program::insns`].
+    /// Instruction index in [`crate::LinkedProgram::insns`].
     pub insn: usize,
     /// What it refers to.
     pub target: RelocTarget,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bpfkit_btf::{Btf, BtfBuilder, IntEncoding, MemberSpec, TypeId};
 use bpfkit_obj::core::{self, CandidateCache, CoreTarget, ModuleTarget, Origin, Outcome, POISON_HELPER, RelocKind};
-use bpfkit_obj::{CoreRelo, Insn, ObjError, Program};
+use bpfkit_obj::{CoreRelo, Insn, LinkedProgram, ObjError};
 
 struct Target {
     vmlinux: Btf,
@@ -87,11 +87,9 @@ fn string_offset(btf: &Btf, s: &str) -> u32 {
 }
 
 /// A program of one instruction `insn` carrying relocation (`kind`, `ty`, `access`).
-fn program(local: &Local, insn: Vec<Insn>, kind: u32, ty: &str, access: &str) -> Program {
-    Program {
+fn program(local: &Local, insn: Vec<Insn>, kind: u32, ty: &str, access: &str) -> LinkedProgram {
+    LinkedProgram {
         name: "p".into(),
-        section: "syscall".into(),
-        kind: None,
         insns: insn,
         relocs: Vec::new(),
         func_info: Vec::new(),
@@ -103,8 +101,6 @@ fn program(local: &Local, insn: Vec<Insn>, kind: u32, ty: &str, access: &str) ->
             kind,
         }],
         functions: vec![(0, "p".into())],
-        global: true,
-        autoload: true,
     }
 }
 
@@ -116,7 +112,7 @@ fn ldx(size_code: u8, off: i16) -> Vec<Insn> {
     vec![Insn::new(0x61 & !0x18 | size_code, 0, 1, off, 0), Insn::new(0x95, 0, 0, 0, 0)]
 }
 
-fn run(target: &Target, local: &Local, mut prog: Program) -> Result<(Vec<Insn>, Outcome), ObjError> {
+fn run(target: &Target, local: &Local, mut prog: LinkedProgram) -> Result<(Vec<Insn>, Outcome), ObjError> {
     let mut cache = CandidateCache::new();
     let out = core::relocate(&mut prog, &local.btf, target, &mut cache)?;
     Ok((prog.insns, out[0].outcome.clone()))

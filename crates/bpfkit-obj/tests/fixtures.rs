@@ -25,11 +25,12 @@ fn minimal_programs_maps_and_globals() {
     assert_eq!(obj.license, "GPL");
     assert_eq!(obj.programs.len(), 1);
     let prog = &obj.programs[0];
+    let linked = obj.link(0).expect("link");
     assert_eq!((prog.name.as_str(), prog.section.as_str()), ("count_getpid", "tracepoint/syscalls/sys_enter_getpid"));
     let kind = prog.kind.as_ref().expect("a known section");
     assert_eq!(kind.prog_type, ProgramType::TRACEPOINT);
     assert_eq!(kind.target, AttachTarget::Tracepoint { category: "syscalls".into(), name: "sys_enter_getpid".into() });
-    assert_eq!(prog.insns.last().map(|i| i.code), Some(bpfkit_obj::insn::EXIT));
+    assert_eq!(linked.insns.last().map(|i| i.code), Some(bpfkit_obj::insn::EXIT));
 
     let counts = obj.map("counts").expect("counts");
     assert_eq!(
@@ -51,8 +52,8 @@ fn minimal_programs_maps_and_globals() {
     // Every relocation points at a map or a global's bytes; together they cover counts,
     // target_tgid, hits, stamp and last_stamp.
     let mut referenced = Vec::new();
-    for reloc in &prog.relocs {
-        assert_eq!(prog.insns[reloc.insn].code, LD_IMM64, "{reloc:?}");
+    for reloc in &linked.relocs {
+        assert_eq!(linked.insns[reloc.insn].code, LD_IMM64, "{reloc:?}");
         match &reloc.target {
             RelocTarget::Map { map } => referenced.push(obj.maps[*map].name.clone()),
             RelocTarget::MapValue { map, offset } => {
@@ -86,8 +87,9 @@ fn set_global_checks_name_and_size() {
 #[test]
 fn maps_fixture_links_subprograms_and_reads_every_map_shape() {
     let obj = fixture("maps");
-    let prog = obj.program("exercise").expect("exercise");
-    assert_eq!(prog.kind.as_ref().map(|k| (k.prog_type, k.sleepable)), Some((ProgramType::SYSCALL, true)));
+    let meta = obj.program("exercise").expect("exercise");
+    assert_eq!(meta.kind.as_ref().map(|k| (k.prog_type, k.sleepable)), Some((ProgramType::SYSCALL, true)));
+    let prog = &obj.link_named("exercise").expect("link");
     let names: Vec<&str> = prog.functions.iter().map(|(_, n)| n.as_str()).collect();
     assert_eq!(names[0], "exercise");
     assert!(names.contains(&"store") && names.contains(&"scaled_value"), "{names:?}");
@@ -149,11 +151,9 @@ fn struct_ops_and_externs() {
     assert!(ops.data.windows(11).any(|w| w == b"bpfkit_reno"), "the name is in the struct's initial bytes");
     assert_eq!(obj.programs.len(), 4);
     assert!(obj.programs.iter().all(|p| p.kind.as_ref().map(|k| k.prog_type) == Some(ProgramType::STRUCT_OPS)));
-    let mut kfuncs: Vec<&str> = obj
-        .programs
-        .iter()
-        .flat_map(|p| &p.relocs)
-        .filter_map(|r| match &r.target {
+    let mut kfuncs: Vec<&str> = (0..obj.programs.len())
+        .flat_map(|i| obj.program_relocs(i).expect("relocs"))
+        .filter_map(|r| match r {
             // vmlinux.h from bpftool 7.x declares kfunc prototypes `__weak __ksym`.
             RelocTarget::Extern { name, call: true, weak: true } => Some(name.as_str()),
             _ => None,
@@ -163,7 +163,7 @@ fn struct_ops_and_externs() {
     assert_eq!(kfuncs, ["tcp_reno_cong_avoid", "tcp_reno_ssthresh", "tcp_reno_undo_cwnd"]);
 
     let module = fixture("testmod_ops");
-    let inspect = module.program("bpfkit_inspect").expect("bpfkit_inspect");
+    let inspect = module.link_named("bpfkit_inspect").expect("bpfkit_inspect");
     let externs: Vec<(&str, bool)> = inspect
         .relocs
         .iter()
@@ -227,7 +227,7 @@ fn every_fixture_parses() {
 #[test]
 fn bind_maps_writes_fds_and_offsets() {
     let obj = fixture("minimal");
-    let prog = &obj.programs[0];
+    let prog = &obj.link(0).expect("link");
     let bound = prog.bind_maps(|map| Some(100 + map as i32)).expect("bind");
     assert!(bound.unresolved_externs.is_empty());
     for reloc in &prog.relocs {
@@ -250,7 +250,7 @@ fn bind_maps_writes_fds_and_offsets() {
     let err = prog.bind_maps(|_| None).unwrap_err().to_string();
     assert!(err.starts_with("program count_getpid: uses map #"), "{err}");
     let tcp = fixture("tcp_cc");
-    let ssthresh = tcp.program("bpfkit_reno_ssthresh").expect("prog");
+    let ssthresh = tcp.link_named("bpfkit_reno_ssthresh").expect("prog");
     let bound = ssthresh.bind_maps(|m| Some(m as i32 + 3)).expect("bind");
     assert_eq!(bound.unresolved_externs.len(), 1);
     assert_eq!(bound.unresolved_externs[0].1, "tcp_reno_ssthresh");

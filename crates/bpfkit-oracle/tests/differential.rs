@@ -39,7 +39,7 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
         // Objects with externs: libbpf's prepare resolves them against the running kernel and
         // refuses the whole object when one is missing on purpose (externs, externs_modules) or
         // lives in a module the host lacks (testmod_ops); their CO-RE is checked by loading.
-        if !obj.programs.iter().any(|p| !p.core_relos.is_empty()) {
+        if !(0..obj.programs.len()).any(|i| obj.link(i).is_ok_and(|p| !p.core_relos.is_empty())) {
             continue;
         }
         if obj.externs.is_empty() {
@@ -61,12 +61,13 @@ fn compare(stem: &str, bytes: &[u8], label: &str, path: &Path) -> (usize, Vec<St
     let libbpf = bpfkit_oracle::relocate_full(bytes, stem, path).unwrap_or_else(|e| panic!("{stem} on {label}: {e}"));
     // A BTF file is the only target (no modules), like libbpf's `btf_custom_path`.
     let target = Btf::open(path, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut obj = Object::parse(stem, bytes).unwrap();
+    let obj = Object::parse(stem, bytes).unwrap();
     let local = obj.btf.clone().expect("object BTF");
     let mut cache = CandidateCache::new();
     let mut relocations = 0;
     let mut diffs = Vec::new();
-    for prog in obj.programs.iter_mut() {
+    for index in 0..obj.programs.len() {
+        let prog = &mut obj.link(index).unwrap_or_else(|e| panic!("{stem}: {e}"));
         let original = prog.insns.clone();
         let resolutions = core::relocate(prog, &local, &target, &mut cache)
             .unwrap_or_else(|e| panic!("{stem} on {label}: bpfkit: {e}"));

@@ -108,6 +108,17 @@ fn scx_objects_open_as_libbpf_opens_them() {
                 }
             }
         }
+        // Programs link when asked (at load, as libbpf does); what the loader reads from them
+        // before linking (which externs they use) is what linking gives.
+        for (i, p) in model.programs.iter().enumerate() {
+            let linked = model.link(i).unwrap_or_else(|e| panic!("{}: {}: {e}", o.name, p.name));
+            let mut unlinked: Vec<String> =
+                model.program_relocs(i).unwrap().into_iter().map(|t| format!("{t:?}")).collect();
+            let mut relocs: Vec<String> = linked.relocs.iter().map(|r| format!("{:?}", r.target)).collect();
+            unlinked.sort();
+            relocs.sort();
+            assert_eq!(unlinked, relocs, "{}: {}: relocations before and after linking", o.name, p.name);
+        }
         println!("{}: BTF accepted by the kernel; storage maps {storage:?}", o.name);
     }
     // An arena's address comes from `__ulong(map_extra, 1 << 44)` (scx's lib/arena_map.h).

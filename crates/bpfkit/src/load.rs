@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use bpfkit_obj::RelocTarget;
 use bpfkit_obj::core::{self, CandidateCache};
-use bpfkit_obj::{BPF_F_MMAPABLE, MapDef, MapKind, MapType, Pinning, Program as ObjProgram};
+use bpfkit_obj::{BPF_F_MMAPABLE, LinkedProgram, MapDef, MapKind, MapType, Pinning};
 
 use crate::error::{Error, Result};
 use crate::externs::Externs;
@@ -112,16 +112,14 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
     let (pin_root, extern_options) = (options.pin_root.as_path(), &options.externs);
     let mut kernel = KernelTypes::new(options.kernel_btf.as_deref());
     // Externs first: `.kconfig` values must be in place before its map is created.
-    let used: HashSet<String> = model
-        .programs
-        .iter()
-        .filter(|p| p.autoload)
-        .flat_map(|p| p.relocs.iter())
-        .filter_map(|r| match &r.target {
-            RelocTarget::Extern { name, .. } => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
+    let mut used: HashSet<String> = HashSet::new();
+    for (i, _) in model.programs.iter().enumerate().filter(|(_, p)| p.autoload) {
+        for target in model.program_relocs(i)? {
+            if let RelocTarget::Extern { name, .. } = target {
+                used.insert(name.clone());
+            }
+        }
+    }
     let needs_kconfig = model.externs.iter().any(|e| matches!(e.kind, bpfkit_obj::ExternKind::Kconfig { .. }));
     let externs = if used.is_empty() && !needs_kconfig {
         Externs::default()
@@ -181,19 +179,30 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
                 model.programs[index].section
             ),
         })?;
-        let p = &model.programs[index];
-        let fd = load_program(&model, p, &kind, btf_fd.as_ref(), &map_fd, &mut kernel, &externs, &ops_targets)
-            .map_err(|e| match e {
-                // Without the object's BTF the verifier knows less (global functions, map
-                // value layouts): say so next to its reason.
-                Error::ProgramLoad { program, source, note, log } if !warnings.is_empty() => Error::ProgramLoad {
-                    program,
-                    source,
-                    note: format!("{note} (loaded without the object's BTF, which the kernel rejected)"),
-                    log,
-                },
-                other => other,
-            })?;
+        // Linked now, and dropped once loaded: one program's copy of its subprograms at a time.
+        let p = model.link(index)?;
+        let fd = load_program(
+            &model,
+            p,
+            &model.programs[index].section,
+            &kind,
+            btf_fd.as_ref(),
+            &map_fd,
+            &mut kernel,
+            &externs,
+            &ops_targets,
+        )
+        .map_err(|e| match e {
+            // Without the object's BTF the verifier knows less (global functions, map
+            // value layouts): say so next to its reason.
+            Error::ProgramLoad { program, source, note, log } if !warnings.is_empty() => Error::ProgramLoad {
+                program,
+                source,
+                note: format!("{note} (loaded without the object's BTF, which the kernel rejected)"),
+                log,
+            },
+            other => other,
+        })?;
         programs.push(LoadedProgram { index, kind, fd });
     }
     let program_fd = |name: &str| {
@@ -453,7 +462,8 @@ fn log_text(buf: &[u8]) -> String {
 #[allow(clippy::too_many_arguments)]
 fn load_program(
     model: &bpfkit_obj::Object,
-    p: &ObjProgram,
+    mut p: LinkedProgram,
+    section: &str,
     kind: &bpfkit_obj::ProgramSection,
     btf_fd: Option<&OwnedFd>,
     map_fd: &dyn Fn(usize) -> Option<(i32, u32)>,
@@ -461,23 +471,19 @@ fn load_program(
     externs: &Externs,
     ops_targets: &HashMap<String, struct_ops::OpsTarget>,
 ) -> Result<OwnedFd> {
-    let fail = |why: String| Error::Program { program: p.name.clone(), why };
-    let relocated;
-    let p = if p.core_relos.is_empty() {
-        p
-    } else {
-        let local =
-            model.btf.as_deref().ok_or_else(|| fail("has CO-RE relocations but the object has no BTF".into()))?;
+    if !p.core_relos.is_empty() {
+        let local = model.btf.as_deref().ok_or_else(|| Error::Program {
+            program: p.name.clone(),
+            why: "has CO-RE relocations but the object has no BTF".into(),
+        })?;
         let target = kernel.core()?;
-        let mut copy = p.clone();
-        for r in core::relocate(&mut copy, local, &*target, &mut kernel.cache)? {
+        for r in core::relocate(&mut p, local, &*target, &mut kernel.cache)? {
             if let core::Outcome::Applied { target: Some((core::Origin::Module(name), _)), .. } = &r.outcome {
                 target.mark_used(name);
             }
         }
-        relocated = copy;
-        &relocated
-    };
+    }
+    let fail = |why: String| Error::Program { program: p.name.clone(), why };
     let mut bound = p.bind_maps_at(map_fd)?;
     let fd_array = externs.patch(&p.name, &mut bound.insns, &bound.unresolved_externs)?;
     let mut insns: Vec<u8> = Vec::with_capacity(bound.insns.len() * 8);
@@ -488,7 +494,7 @@ fn load_program(
         Some(target::resolve(&p.name, kind, &*kernel.live()?)?)
     } else if kind.prog_type == bpfkit_obj::ProgramType::STRUCT_OPS {
         let t = ops_targets.get(&p.name).ok_or_else(|| {
-            fail(format!("SEC(\"{}\"): a struct_ops program that no struct_ops map of the object uses", p.section))
+            fail(format!("SEC(\"{}\"): a struct_ops program that no struct_ops map of the object uses", section))
         })?;
         Some(target::BtfTarget { id: t.ops_id, module: t.module.clone() })
     } else {

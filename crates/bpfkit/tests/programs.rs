@@ -124,11 +124,13 @@ fn a_verifier_log_larger_than_the_first_buffer_arrives_whole() {
     let mut insns = vec![mov_r0_0; 30_000];
     insns.push(Insn::new(0x79, 0, 1, 0x7ff0, 0)); // r0 = *(u64 *)(r1 + 0x7ff0)
     insns.push(Insn::new(0x95, 0, 0, 0, 0)); // exit
-    prog.insns = insns;
-    prog.relocs.clear();
-    prog.func_info.clear();
-    prog.line_info.clear();
-    prog.functions.truncate(1);
+    let name = prog.name.clone();
+    prog.replace_code(bpfkit::bpfkit_obj::LinkedProgram {
+        name: name.clone(),
+        insns,
+        functions: vec![(0, name)],
+        ..Default::default()
+    });
     let err = open.load().unwrap_err();
     let log = err.verifier_log().unwrap_or_else(|| panic!("not a verifier rejection: {err}"));
     assert!(log.len() > 256 << 10, "log of {} bytes", log.len());

@@ -12,7 +12,7 @@
 //! checks to 0 and poisons every other instruction, so that only reachable uses fail.
 //!
 //! ```no_run
-//! # fn demo(prog: &mut bpfkit_obj::Program, obj: &bpfkit_btf::Btf, kernel: &dyn bpfkit_obj::core::CoreTarget) -> bpfkit_obj::Result<()> {
+//! # fn demo(prog: &mut bpfkit_obj::LinkedProgram, obj: &bpfkit_btf::Btf, kernel: &dyn bpfkit_obj::core::CoreTarget) -> bpfkit_obj::Result<()> {
 //! let mut cache = bpfkit_obj::core::CandidateCache::new();
 //! for r in bpfkit_obj::core::relocate(prog, obj, kernel, &mut cache)? {
 //!     println!("insn {}: {} -> {:?}", r.insn, r.local, r.outcome);
@@ -47,7 +47,7 @@ pub fn types_compatible(
 }
 
 use crate::error::{ObjError, Result};
-use crate::program::Program;
+use crate::program::LinkedProgram;
 use calc::{Calc, calc};
 use patch::Patch;
 use spec::Spec;
@@ -88,7 +88,7 @@ pub struct Resolution {
 /// against `target`, using the object's BTF `local`. Relocations are consumed: on success the
 /// program has none left.
 pub fn relocate(
-    prog: &mut Program,
+    prog: &mut LinkedProgram,
     local: &Btf,
     target: &dyn CoreTarget,
     cache: &mut CandidateCache,
