@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use crate::btf::Btf;
 use crate::error::{BtfError, Result};
 use crate::kind::Kind;
-use crate::types::{Member, TypeDetails};
+use crate::types::{Member, Type, TypeDetails};
 
 /// Longest typedef/modifier chain followed (libbpf and the kernel use 32 as well).
 pub const MAX_RESOLVE_DEPTH: u32 = 32;
@@ -42,17 +42,33 @@ impl Btf {
         self.skip_chain(id, false)
     }
 
-    fn skip_chain(&self, mut id: TypeId, typedefs: bool) -> Result<TypeId> {
+    /// [`resolve`](Self::resolve), giving the view of the type it ends at (`None` for void):
+    /// the walk has built that view already, which a second lookup by id would build again.
+    pub fn resolve_type(&self, id: TypeId) -> Result<Option<Type<'_>>> {
+        self.skip_chain_type(id, true)
+    }
+
+    /// [`skip_modifiers`](Self::skip_modifiers), giving the view of the type it ends at
+    /// (`None` for void).
+    pub fn skip_modifiers_type(&self, id: TypeId) -> Result<Option<Type<'_>>> {
+        self.skip_chain_type(id, false)
+    }
+
+    fn skip_chain(&self, id: TypeId, typedefs: bool) -> Result<TypeId> {
+        Ok(self.skip_chain_type(id, typedefs)?.map_or(0, |t| t.id()))
+    }
+
+    fn skip_chain_type(&self, mut id: TypeId, typedefs: bool) -> Result<Option<Type<'_>>> {
         for _ in 0..MAX_RESOLVE_DEPTH {
             if id == 0 {
-                return Ok(0);
+                return Ok(None);
             }
             let ty = self.type_by_id(id)?;
             let kind = ty.kind();
             if kind.is_modifier() || (typedefs && kind == Kind::Typedef) {
                 id = ty.size_or_type();
             } else {
-                return Ok(id);
+                return Ok(Some(ty));
             }
         }
         Err(BtfError::TooDeep { id, limit: MAX_RESOLVE_DEPTH, what: "typedef/modifier chain" })
@@ -84,11 +100,10 @@ impl Btf {
         if depth > MAX_NESTING_DEPTH {
             return Err(BtfError::TooDeep { id, limit: MAX_NESTING_DEPTH, what: "array nesting" });
         }
-        let id = self.resolve(id)?;
-        if id == 0 {
-            return Err(BtfError::WrongKind { id, found: None, expected: "a sized type (void has no size)" });
-        }
-        let ty = self.type_by_id(id)?;
+        let Some(ty) = self.resolve_type(id)? else {
+            return Err(BtfError::WrongKind { id: 0, found: None, expected: "a sized type (void has no size)" });
+        };
+        let id = ty.id();
         match ty.details() {
             TypeDetails::Ptr(_) => Ok(self.pointer_size() as u64),
             TypeDetails::Array(a) => self

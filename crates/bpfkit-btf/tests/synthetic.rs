@@ -198,6 +198,10 @@ fn resolution_sizes_alignment_and_members() {
     assert_eq!(btf.skip_modifiers(ids.cv).unwrap(), ids.td);
     assert_eq!(btf.resolve(ids.tag).unwrap(), ids.int);
     assert_eq!(btf.resolve(0).unwrap(), 0);
+    // The same walks, ending in a view of the type they reach (none for void).
+    assert_eq!(btf.resolve_type(ids.cv).unwrap().map(|t| t.id()), Some(ids.outer));
+    assert_eq!(btf.skip_modifiers_type(ids.cv).unwrap().map(|t| (t.id(), t.kind())), Some((ids.td, Kind::Typedef)));
+    assert!(btf.resolve_type(0).unwrap().is_none());
     assert_eq!(btf.size_of(ids.cv).unwrap(), 40);
     assert_eq!(btf.size_of(ids.arr).unwrap(), 16);
     assert_eq!(btf.size_of(ids.ptr).unwrap(), 8);

@@ -10,7 +10,7 @@
 //!   bits) with exactly one enumerator, for 64-bit fields (`map_extra`: an arena's address, a
 //!   bloom filter's hash count).
 
-use bpfkit_btf::{Btf, TypeDetails, TypeId};
+use bpfkit_btf::{Btf, Type, TypeDetails, TypeId};
 
 use crate::error::{ObjError, Result};
 use crate::kernel_types::MapType;
@@ -34,8 +34,10 @@ const PIN_BY_NAME: u32 = 1;
 /// `__array` for inner maps).
 pub(crate) fn parse(btf: &Btf, map: &str, def_type: TypeId, inner_allowed: bool) -> Result<BtfMapDef> {
     let btf_err = |e: bpfkit_btf::BtfError| ObjError::map(map, format!("definition BTF: {e}"));
-    let resolved = btf.resolve(def_type).map_err(btf_err)?;
-    let ty = btf.type_by_id(resolved).map_err(btf_err)?;
+    let ty = btf
+        .resolve_type(def_type)
+        .map_err(btf_err)?
+        .ok_or_else(|| ObjError::map(map, "definition is void, not a struct"))?;
     let TypeDetails::Struct(members) = ty.details() else {
         return Err(ObjError::map(map, format!("definition is a {:?}, not a struct", ty.kind())));
     };
@@ -118,13 +120,19 @@ fn agree(map: &str, what: &str, slot: &mut Option<u32>, size: u32) -> Result<()>
     }
 }
 
+/// The type `ty` names, modifiers skipped (typedefs too with `typedefs`); void is an error.
+fn view(btf: &Btf, ty: TypeId, typedefs: bool) -> Result<Type<'_>, String> {
+    let found = if typedefs { btf.resolve_type(ty) } else { btf.skip_modifiers_type(ty) };
+    found.map_err(|e| e.to_string())?.ok_or_else(|| "is void".to_owned())
+}
+
 /// The N of `int (*name)[N]`.
 fn uint(btf: &Btf, ty: TypeId) -> Result<u32, String> {
-    let ptr = btf.type_by_id(btf.skip_modifiers(ty).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let ptr = view(btf, ty, false)?;
     let TypeDetails::Ptr(target) = ptr.details() else {
         return Err(format!("is a {:?}, not `__uint` (a pointer to an array)", ptr.kind()));
     };
-    let array = btf.type_by_id(btf.resolve(target).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let array = view(btf, target, true).map_err(|why| format!("points to what {why}"))?;
     match array.details() {
         TypeDetails::Array(info) => Ok(info.nelems),
         _ => Err(format!("points to a {:?}, not to an array (`__uint`)", array.kind())),
@@ -133,8 +141,7 @@ fn uint(btf: &Btf, ty: TypeId) -> Result<u32, String> {
 
 /// The N of `__uint(name, N)` or of `__ulong(name, N)` (a one-enumerator ENUM or ENUM64).
 fn ulong(btf: &Btf, ty: TypeId) -> Result<u64, String> {
-    let resolved = btf.resolve(ty).map_err(|e| e.to_string())?;
-    let t = btf.type_by_id(resolved).map_err(|e| e.to_string())?;
+    let t = view(btf, ty, true)?;
     let one = |count: usize| {
         if count == 1 {
             Ok(())
@@ -159,7 +166,7 @@ fn ulong(btf: &Btf, ty: TypeId) -> Result<u64, String> {
 
 /// The T of `typeof(T) *name` and its size.
 fn pointee(btf: &Btf, ty: TypeId) -> Result<(TypeId, u32), String> {
-    let ptr = btf.type_by_id(btf.skip_modifiers(ty).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let ptr = view(btf, ty, false)?;
     let TypeDetails::Ptr(target) = ptr.details() else {
         return Err(format!("is a {:?}, not `__type` (a pointer)", ptr.kind()));
     };
@@ -170,12 +177,11 @@ fn pointee(btf: &Btf, ty: TypeId) -> Result<(TypeId, u32), String> {
 
 /// The T of `typeof(T) *name[]`.
 fn array_of_pointers(btf: &Btf, ty: TypeId) -> Result<TypeId, String> {
-    let array = btf.type_by_id(btf.skip_modifiers(ty).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let array = view(btf, ty, false)?;
     let TypeDetails::Array(info) = array.details() else {
         return Err(format!("is a {:?}, not `__array` (an array of pointers)", array.kind()));
     };
-    let ptr =
-        btf.type_by_id(btf.skip_modifiers(info.elem_type).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let ptr = view(btf, info.elem_type, false).map_err(|why| format!("elements: {why}"))?;
     let TypeDetails::Ptr(target) = ptr.details() else {
         return Err(format!("elements are {:?}, not pointers", ptr.kind()));
     };

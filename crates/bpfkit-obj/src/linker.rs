@@ -49,7 +49,12 @@ pub(crate) struct CodeSection {
 impl CodeSection {
     /// A code section, its bpf-to-bpf calls found.
     pub fn new(name: String, insns: Vec<Insn>, funcs: Vec<Func>, relocs: Vec<(usize, RawReloc)>) -> CodeSection {
-        let calls = insns.iter().enumerate().filter(|(_, i)| i.is_pseudo_call()).map(|(at, _)| at).collect();
+        let mut calls = Vec::new();
+        for (at, insn) in insns.iter().enumerate() {
+            if insn.is_pseudo_call() {
+                calls.push(at);
+            }
+        }
         CodeSection { name, insns, funcs, relocs, calls }
     }
 

@@ -204,7 +204,17 @@ pub(crate) fn data_map_kernel_name(object: &str, section: &str) -> String {
 
 /// At most 15 bytes of `name` with characters the kernel rejects replaced by `_`.
 pub(crate) fn sanitize_kernel_name(name: &str) -> String {
+    // Most names are already what the kernel takes.
+    if name.len() <= 15 && name.bytes().all(kernel_name_byte) {
+        return name.to_owned();
+    }
     sanitized(name.bytes())
+}
+
+/// Whether the kernel takes byte `b` in an object name (`bpf_obj_name_cpy`: alphanumerics,
+/// `_` and `.`).
+fn kernel_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'.'
 }
 
 /// The first 15 characters of `name` (UTF-8 bytes), each the kernel rejects as `_`.
@@ -213,11 +223,11 @@ fn sanitized(name: impl Iterator<Item = u8>) -> String {
     let mut len = 0;
     // A multi-byte character becomes one `_`: its continuation bytes are skipped.
     for (slot, b) in out.iter_mut().zip(name.filter(|b| b & 0xc0 != 0x80)) {
-        *slot = if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' { b } else { b'_' };
+        *slot = if kernel_name_byte(b) { b } else { b'_' };
         len += 1;
     }
     // Only ASCII was written.
-    String::from_utf8_lossy(&out[..len]).into_owned()
+    out[..len].iter().map(|&b| char::from(b)).collect()
 }
 
 #[cfg(test)]
