@@ -173,7 +173,9 @@ impl Walk<'_> {
     pub(crate) fn run(&self) -> Result<Walked> {
         let fast = match self.endian {
             Endian::Little => self.fast::<Le>(),
-            Endian::Big => self.fast::<Be>(),
+            // Big-endian BTF (objects built for s390x) is rare: the checking walk serves it, so
+            // that the specialised walk is compiled for one byte order only (17 KiB of code).
+            Endian::Big => return self.checked(),
         };
         match fast {
             Some(walked) => Ok(walked),
@@ -187,6 +189,16 @@ impl Walk<'_> {
                 }),
             },
         }
+    }
+
+    /// The checking walk's result as a [`Walked`], claiming nothing about name order.
+    fn checked(&self) -> Result<Walked> {
+        let starts = self.locate_fault()?;
+        let mut offsets = RecordOffsets::with_capacity(starts.len());
+        offsets.extend(&starts);
+        let kinds =
+            starts.iter().map(|&at| Info::decode(self.endian.read_u32(self.types, at as usize + 4)).kind).collect();
+        Ok(Walked { offsets, kinds, name_ordered: false })
     }
 
     /// The hot walk: record boundaries, kinds, and whether every name offset and type id is in
@@ -621,23 +633,12 @@ trait ByteOrder {
 }
 
 struct Le;
-struct Be;
 
 impl ByteOrder for Le {
     #[inline(always)]
     fn u32(b: &[u8], off: usize) -> u32 {
         match b.get(off..off + 4) {
             Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
-            _ => 0,
-        }
-    }
-}
-
-impl ByteOrder for Be {
-    #[inline(always)]
-    fn u32(b: &[u8], off: usize) -> u32 {
-        match b.get(off..off + 4) {
-            Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
             _ => 0,
         }
     }
@@ -669,9 +670,10 @@ mod tests {
             first_str: 0,
             layout,
         };
+        // What the parse runs: the hot walk for little-endian BTF, the checking walk for big.
         let fast = match header.endian {
             Endian::Little => walk.fast::<Le>(),
-            Endian::Big => walk.fast::<Be>(),
+            Endian::Big => walk.checked().ok(),
         };
         Some((fast, walk.locate_fault()))
     }
@@ -765,10 +767,12 @@ mod tests {
 
     #[test]
     fn the_hot_walk_proves_the_order_of_sorted_btf() {
-        for endian in [Endian::Little, Endian::Big] {
-            assert_eq!(assert_walks_agree(&sorted(endian), "sorted"), Some(true));
-            assert_eq!(assert_walks_agree(&mixed(endian), "mixed"), Some(false));
-        }
+        assert_eq!(assert_walks_agree(&sorted(Endian::Little), "sorted"), Some(true));
+        assert_eq!(assert_walks_agree(&mixed(Endian::Little), "mixed"), Some(false));
+        // Big-endian BTF takes the checking walk, which proves nothing about order (lookups
+        // then index the names instead of searching them).
+        assert_eq!(assert_walks_agree(&sorted(Endian::Big), "sorted"), Some(false));
+        assert_eq!(assert_walks_agree(&mixed(Endian::Big), "mixed"), Some(false));
     }
 
     #[test]
