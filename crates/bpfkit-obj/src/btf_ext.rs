@@ -138,15 +138,9 @@ impl BtfExt {
         // kernel wants func_info and line_info in that order too). clang and libbpf's linker
         // write them so; anything else is put in order here.
         for (_, section) in &mut ext.sections {
-            if !section.func_info.is_sorted_by_key(|r| r.insn_off) {
-                section.func_info.sort_by_key(|r| r.insn_off);
-            }
-            if !section.line_info.is_sorted_by_key(|r| r.insn_off) {
-                section.line_info.sort_by_key(|r| r.insn_off);
-            }
-            if !section.core_relos.is_sorted_by_key(|r| r.insn_off) {
-                section.core_relos.sort_by_key(|r| r.insn_off);
-            }
+            crate::sort::sort_by_key(&mut section.func_info, |r| u128::from(r.insn_off));
+            crate::sort::sort_by_key(&mut section.line_info, |r| u128::from(r.insn_off));
+            crate::sort::sort_by_key(&mut section.core_relos, |r| u128::from(r.insn_off));
         }
         Ok(ext)
     }

@@ -191,7 +191,7 @@ pub(crate) fn kernel_btf_fixes(
             }
             fixes.vars.push(var);
         }
-        fixes.vars[start..].sort_by_key(|v| v.offset);
+        crate::sort::sort_by_key(&mut fixes.vars[start..], |v| u128::from(v.offset));
         fixes.datasecs.push((id, size, start..fixes.vars.len()));
     }
     if !hidden_functions.is_empty() {

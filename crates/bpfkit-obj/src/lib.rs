@@ -31,6 +31,7 @@ mod program;
 mod reloc;
 mod resize;
 mod section;
+mod sort;
 mod struct_ops;
 
 pub use bpfkit_btf::Endian;

@@ -343,7 +343,12 @@ impl<'d> Parser<'d> {
             s.section.is_some() && !s.name.is_empty() && !matches!(s.kind, SymbolKind::Section | SymbolKind::File)
         };
         self.by_section = (0..self.syms.len() as u32).filter(|&i| listed(&self.syms[i as usize])).collect();
-        self.by_section.sort_by_key(|&i| (self.syms[i as usize].section, self.syms[i as usize].value));
+        let syms = &self.syms;
+        crate::sort::sort_by_key(&mut self.by_section, |&i| {
+            let s = &syms[i as usize];
+            // Symbols without a section first, then by section and address.
+            (s.section.map_or(0, |x| x as u128 + 1) << 64) | u128::from(s.value)
+        });
         Ok(())
     }
 
@@ -908,7 +913,7 @@ impl<'d> Parser<'d> {
                 relocs.push(((offset / 8) as usize, raw));
             }
             // By instruction (clang writes them in order); one instruction has at most one.
-            relocs.sort_by_key(|&(at, _)| at);
+            crate::sort::sort_by_key(&mut relocs, |&(at, _)| at as u128);
             if let Some(pair) = relocs.windows(2).find(|pair| pair[0].0 == pair[1].0) {
                 let offset = pair[0].0 as u64 * 8;
                 return Err(ObjError::Reloc {
