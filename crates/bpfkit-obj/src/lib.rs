@@ -26,6 +26,7 @@ pub mod insn;
 mod kernel_types;
 mod linker;
 mod map;
+mod map_places;
 mod object;
 mod program;
 mod reloc;

@@ -3,7 +3,7 @@
 //! relocations are resolved to maps, data offsets, calls and externs (each call checked), and
 //! the code is kept for linking each program with the subprograms it calls when it is asked for.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,6 +23,7 @@ use crate::insn::{self, INSN_SIZE, Insn};
 use crate::kernel_types::MapType;
 use crate::linker::{self, CodeSection, Func, RawReloc};
 use crate::map::{self, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, DataKind, Map, MapDef, MapKind, OpsFunc, SlotInit};
+use crate::map_places::MapPlaces;
 use crate::program::Program;
 use crate::reloc::RelocTarget;
 use crate::section::ProgramSection;
@@ -379,8 +380,9 @@ impl<'d> Parser<'d> {
         };
         let mut maps = Vec::with_capacity(8);
         // (section index, symbol offset) -> map index, for relocations.
-        let mut map_at: BTreeMap<(usize, u64), usize> = BTreeMap::new();
-        let mut data_map: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut map_at = MapPlaces::default();
+        // Global data and the arena: the map each section is.
+        let mut data_map = MapPlaces::default();
         let mut layouts = SectionLayouts::default();
         let mut globals = Vec::with_capacity(self.by_section.len());
         let values_offsets = self.btf_maps(btf.as_deref(), &datasecs, &mut maps, &mut map_at)?;
@@ -565,7 +567,7 @@ impl<'d> Parser<'d> {
         btf: Option<&Btf>,
         datasecs: &Datasecs<'_>,
         maps: &mut Vec<Map>,
-        map_at: &mut BTreeMap<(usize, u64), usize>,
+        map_at: &mut MapPlaces,
     ) -> Result<HashMap<usize, u32>> {
         let mut values_offsets = HashMap::new();
         for index in self.sections_with(|r| *r == Role::Maps) {
@@ -581,7 +583,7 @@ impl<'d> Parser<'d> {
                     return Err(ObjError::map(sym.name, "no VAR for it in the .maps DATASEC of the object's BTF"));
                 };
                 let parsed = btf_map::parse(btf, sym.name, ty, true)?;
-                map_at.insert((index, sym.value), maps.len());
+                map_at.insert(index, sym.value, maps.len());
                 if let Some(offset) = parsed.values_offset {
                     values_offsets.insert(maps.len(), offset);
                 }
@@ -601,7 +603,7 @@ impl<'d> Parser<'d> {
     }
 
     /// `struct bpf_map_def { type, key_size, value_size, max_entries, map_flags }` records.
-    fn legacy_maps(&self, maps: &mut Vec<Map>, map_at: &mut BTreeMap<(usize, u64), usize>) -> Result<()> {
+    fn legacy_maps(&self, maps: &mut Vec<Map>, map_at: &mut MapPlaces) -> Result<()> {
         for index in self.sections_with(|r| *r == Role::LegacyMaps) {
             let name = self.section_name(index).to_owned();
             let data = self.section_data(&name)?.unwrap_or_default();
@@ -640,7 +642,7 @@ impl<'d> Parser<'d> {
                     map_flags: word(4),
                     ..MapDef::default()
                 };
-                map_at.insert((index, sym.value), maps.len());
+                map_at.insert(index, sym.value, maps.len());
                 maps.push(Map {
                     name: sym.name.to_owned(),
                     kernel_name: map::sanitize_kernel_name(sym.name),
@@ -663,7 +665,7 @@ impl<'d> Parser<'d> {
         btf: Option<&Btf>,
         datasecs: &Datasecs<'_>,
         maps: &mut Vec<Map>,
-        data_map: &mut BTreeMap<usize, usize>,
+        data_map: &mut MapPlaces,
         globals: &mut Vec<GlobalVar>,
         layouts: &mut SectionLayouts<'s>,
     ) -> Result<()> {
@@ -704,7 +706,7 @@ impl<'d> Parser<'d> {
             self.section_globals(index, name, u64::from(value_size), map_index, globals)?;
             let mmapable = if self.is_mmapable(index, btf, datasecs.get(name)) { BPF_F_MMAPABLE } else { 0 };
             let flags = mmapable | if *kind == DataKind::Rodata { BPF_F_RDONLY_PROG } else { 0 };
-            data_map.insert(index, map_index);
+            data_map.insert(index, 0, map_index);
             maps.push(Map {
                 name: name.to_owned(),
                 kernel_name: map::data_map_kernel_name(object, name),
@@ -766,7 +768,7 @@ impl<'d> Parser<'d> {
     fn arena_data<'s>(
         &'s self,
         maps: &mut [Map],
-        data_map: &mut BTreeMap<usize, usize>,
+        data_map: &mut MapPlaces,
         globals: &mut Vec<GlobalVar>,
         layouts: &mut SectionLayouts<'s>,
     ) -> Result<()> {
@@ -796,7 +798,7 @@ impl<'d> Parser<'d> {
         };
         self.section_globals(index, ARENA_SECTION, data.len() as u64, arena, globals)?;
         maps[arena].data = data.to_vec();
-        data_map.insert(index, arena);
+        data_map.insert(index, 0, arena);
         Ok(())
     }
 
@@ -805,7 +807,7 @@ impl<'d> Parser<'d> {
         btf: Option<&Btf>,
         datasecs: &Datasecs<'_>,
         maps: &mut Vec<Map>,
-        map_at: &mut BTreeMap<(usize, u64), usize>,
+        map_at: &mut MapPlaces,
     ) -> Result<()> {
         for index in self.sections_with(|r| matches!(r, Role::StructOps { .. })) {
             let Some(Role::StructOps { link }) = self.roles.get(index) else { continue };
@@ -836,7 +838,7 @@ impl<'d> Parser<'d> {
                 let bytes = start.checked_add(size).and_then(|end| data.get(start..end)).ok_or_else(|| {
                     ObjError::map(sym.name, format!("{size}-byte struct at offset {start} is outside section {name}"))
                 })?;
-                map_at.insert((index, sym.value), maps.len());
+                map_at.insert(index, sym.value, maps.len());
                 maps.push(Map {
                     name: sym.name.to_owned(),
                     kernel_name: map::sanitize_kernel_name(sym.name),
@@ -861,8 +863,8 @@ impl<'d> Parser<'d> {
 
     fn code_sections(
         &self,
-        map_at: &BTreeMap<(usize, u64), usize>,
-        data_map: &BTreeMap<usize, usize>,
+        map_at: &MapPlaces,
+        data_map: &MapPlaces,
         kconfig: &KconfigSlots,
     ) -> Result<Vec<CodeSection>> {
         let indexes: Vec<usize> = self.sections_with(|r| *r == Role::Code).collect();
@@ -936,8 +938,8 @@ impl<'d> Parser<'d> {
         insns: &[Insn],
         offset: u64,
         reloc: &object::Relocation,
-        map_at: &BTreeMap<(usize, u64), usize>,
-        data_map: &BTreeMap<usize, usize>,
+        map_at: &MapPlaces,
+        data_map: &MapPlaces,
         kconfig: &KconfigSlots,
         code_position: &[Option<usize>],
     ) -> Result<RawReloc> {
@@ -997,13 +999,13 @@ impl<'d> Parser<'d> {
                 Ok(RawReloc::FuncAddr { section, insn: target })
             }
             (insn::LD_IMM64, Role::Maps | Role::LegacyMaps | Role::StructOps { .. }) => {
-                match map_at.get(&(target_section, sym.value)) {
-                    Some(&map) => Ok(RawReloc::Target(RelocTarget::Map { map })),
+                match map_at.get(target_section, sym.value) {
+                    Some(map) => Ok(RawReloc::Target(RelocTarget::Map { map })),
                     None => Err(err(format!("no map at byte {} of {target_name}", sym.value))),
                 }
             }
             (insn::LD_IMM64, Role::Data(_) | Role::Arena) => {
-                let map = *data_map.get(&target_section).ok_or_else(|| err(format!("empty section {target_name}")))?;
+                let map = data_map.get(target_section, 0).ok_or_else(|| err(format!("empty section {target_name}")))?;
                 let value = sym.value as i64 + insn.imm as i64;
                 let offset = u32::try_from(value)
                     .map_err(|_| err(format!("offset {value} into {target_name} is out of range")))?;
@@ -1067,17 +1069,10 @@ impl<'d> Parser<'d> {
     /// The `R_BPF_64_ABS64` relocations of data section `index` (`.maps`, `.struct_ops*`), each
     /// with the symbol it points to, the map whose variable holds it, and its byte offset inside
     /// that variable: how map initializers and struct_ops members name other objects.
-    fn data_relocs(
-        &self,
-        index: usize,
-        map_at: &BTreeMap<(usize, u64), usize>,
-        what: &str,
-    ) -> Result<Vec<(u64, &Sym<'d>, usize, u64)>> {
+    fn data_relocs(&self, index: usize, map_at: &MapPlaces, what: &str) -> Result<Vec<(u64, &Sym<'d>, usize, u64)>> {
         let name = self.section_name(index).to_owned();
         let Ok(section) = self.file.section_by_index(object::SectionIndex(index)) else { return Ok(Vec::new()) };
-        let mut starts: Vec<(u64, usize)> =
-            map_at.iter().filter(|((s, _), _)| *s == index).map(|((_, off), &m)| (*off, m)).collect();
-        starts.sort_unstable();
+        let starts: Vec<(u64, usize)> = map_at.in_section(index).collect();
         let mut out = Vec::new();
         for (offset, reloc) in section.relocations() {
             let sym = self.reloc_symbol(&name, offset, &reloc)?;
@@ -1100,7 +1095,7 @@ impl<'d> Parser<'d> {
         &self,
         btf: Option<&Btf>,
         maps: &mut [Map],
-        map_at: &BTreeMap<(usize, u64), usize>,
+        map_at: &MapPlaces,
         programs: &[Program],
     ) -> Result<()> {
         for index in self.sections_with(|r| matches!(r, Role::StructOps { .. })) {
@@ -1131,7 +1126,7 @@ impl<'d> Parser<'d> {
     fn map_initializers(
         &self,
         maps: &mut [Map],
-        map_at: &BTreeMap<(usize, u64), usize>,
+        map_at: &MapPlaces,
         values_offsets: &HashMap<usize, u32>,
         programs: &[Program],
     ) -> Result<()> {
@@ -1158,7 +1153,7 @@ impl<'d> Parser<'d> {
                     }
                     sym.name.to_owned()
                 } else {
-                    let Some(&inner) = sym.section.and_then(|s| map_at.get(&(s, sym.value))) else {
+                    let Some(inner) = sym.section.and_then(|s| map_at.get(s, sym.value)) else {
                         return Err(err(format!(
                             "map-in-map {} initialised with {}, which is not a map",
                             map.name, sym.name
