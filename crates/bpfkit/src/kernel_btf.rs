@@ -11,7 +11,6 @@
 //! skipped, `EPERM` on the walk means no module BTF is visible (not an error), and ids already
 //! seen are not opened again, so asking again after modules were loaded costs one walk.
 
-use std::collections::BTreeMap;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,10 +53,28 @@ enum Seen {
     Module { name: String, btf: Option<Arc<ModuleBtf>>, used: bool },
 }
 
-/// Kernel BTF ids seen so far.
+/// Kernel BTF ids seen so far, by id (the kernel lists ids in ascending order, so a sorted
+/// list, appended to, with binary search).
 #[derive(Default)]
 struct Discovered {
-    ids: BTreeMap<u32, Seen>,
+    ids: Vec<(u32, Seen)>,
+}
+
+impl Discovered {
+    fn get(&self, id: u32) -> Option<&Seen> {
+        self.ids.binary_search_by_key(&id, |(i, _)| *i).ok().map(|at| &self.ids[at].1)
+    }
+
+    fn insert(&mut self, id: u32, seen: Seen) {
+        match self.ids.binary_search_by_key(&id, |(i, _)| *i) {
+            Ok(at) => self.ids[at].1 = seen,
+            Err(at) => self.ids.insert(at, (id, seen)),
+        }
+    }
+
+    fn seen_mut(&mut self) -> impl Iterator<Item = &mut Seen> {
+        self.ids.iter_mut().map(|(_, seen)| seen)
+    }
 }
 
 /// vmlinux BTF plus the modules' BTF, discovered on demand.
@@ -155,7 +172,7 @@ impl KernelBtf {
                 Err(e) => return Err(Error::sys("BPF_BTF_GET_NEXT_ID", e)),
             };
             present.push(id);
-            match d.ids.get(&id) {
+            match d.get(id) {
                 Some(Seen::Other) => continue,
                 Some(Seen::Module { btf: Some(m), .. }) => {
                     out.push(m.clone());
@@ -166,16 +183,16 @@ impl KernelBtf {
             match self.open_module(id)? {
                 None => {}
                 Some(None) => {
-                    d.ids.insert(id, Seen::Other);
+                    d.insert(id, Seen::Other);
                 }
                 Some(Some(m)) => {
-                    let used = matches!(d.ids.get(&id), Some(Seen::Module { used: true, .. }));
-                    d.ids.insert(id, Seen::Module { name: m.name.clone(), btf: Some(m.clone()), used });
+                    let used = matches!(d.get(id), Some(Seen::Module { used: true, .. }));
+                    d.insert(id, Seen::Module { name: m.name.clone(), btf: Some(m.clone()), used });
                     out.push(m);
                 }
             }
         }
-        d.ids.retain(|id, _| present.binary_search(id).is_ok());
+        d.ids.retain(|(id, _)| present.binary_search(id).is_ok());
         Ok(out)
     }
 
@@ -183,7 +200,7 @@ impl KernelBtf {
     /// attach target, a struct_ops type), so its BTF stays parsed for later loads.
     pub fn mark_used(&self, name: &str) {
         let mut d = self.discovered.lock().unwrap_or_else(|p| p.into_inner());
-        for seen in d.ids.values_mut() {
+        for seen in d.seen_mut() {
             if let Seen::Module { name: n, used, .. } = seen {
                 if n == name {
                     *used = true;
@@ -211,7 +228,7 @@ impl KernelBtf {
     /// module keep it alive; a later search reads a dropped module again.
     pub fn release_unused(&self) {
         let mut d = self.discovered.lock().unwrap_or_else(|p| p.into_inner());
-        for seen in d.ids.values_mut() {
+        for seen in d.seen_mut() {
             if let Seen::Module { btf, used: false, .. } = seen {
                 *btf = None;
             }
@@ -223,7 +240,7 @@ impl KernelBtf {
         let d = self.discovered.lock().unwrap_or_else(|p| p.into_inner());
         let mut names = Vec::new();
         let mut bytes = 0;
-        for seen in d.ids.values() {
+        for (_, seen) in &d.ids {
             if let Seen::Module { btf: Some(m), .. } = seen {
                 names.push(m.name.clone());
                 bytes += m.btf.raw_bytes().len();
