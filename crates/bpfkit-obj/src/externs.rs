@@ -11,8 +11,6 @@
 //! Names may carry a flavour (`bpf_foo___v2`): the kernel symbol is the essential name, and the
 //! loader picks the flavour whose type matches the kernel's.
 
-use std::collections::HashMap;
-
 use bpfkit_btf::{Btf, TypeDetails, TypeId};
 
 use crate::datasecs::Datasecs;
@@ -72,7 +70,7 @@ impl Extern {
 /// The externs declared in the object's `.ksyms` and `.kconfig` DATASECs, with the `.kconfig`
 /// layout (each value aligned to its type) and its total size. `weak` says which ELF symbols
 /// are weak.
-pub(crate) fn collect(btf: &Btf, datasecs: &Datasecs<'_>, weak: &HashMap<String, bool>) -> Result<(Vec<Extern>, u32)> {
+pub(crate) fn collect(btf: &Btf, datasecs: &Datasecs<'_>, weak: &dyn Fn(&str) -> bool) -> Result<(Vec<Extern>, u32)> {
     let mut externs = Vec::new();
     let mut kconfig_size = 0u32;
     for section in [KSYMS_SECTION, KCONFIG_SECTION] {
@@ -82,7 +80,7 @@ pub(crate) fn collect(btf: &Btf, datasecs: &Datasecs<'_>, weak: &HashMap<String,
         for v in vars {
             let t = btf.type_by_id(v.ty).map_err(err)?;
             let name = t.name().map_err(err)?.to_owned();
-            let is_weak = weak.get(&name).copied().unwrap_or(false);
+            let is_weak = weak(&name);
             let bad = |why: String| ObjError::Symbol { symbol: name.clone(), section: section.to_owned(), why };
             let kind = match (section, t.details()) {
                 (KSYMS_SECTION, TypeDetails::Func { .. }) => ExternKind::Kfunc { func: t.id() },

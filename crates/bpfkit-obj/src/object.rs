@@ -3,7 +3,6 @@
 //! relocations are resolved to maps, data offsets, calls and externs (each call checked), and
 //! the code is kept for linking each program with the subprograms it calls when it is asked for.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -85,8 +84,9 @@ pub struct GlobalVar {
     pub size: u32,
 }
 
-/// Where each `__kconfig` extern lives: its name -> (index of the `.kconfig` map, offset).
-type KconfigSlots = HashMap<String, (usize, u32)>;
+/// Where each `__kconfig` extern lives: (name, index of the `.kconfig` map, offset). A list:
+/// objects have a handful of them.
+type KconfigSlots = Vec<(String, usize, u32)>;
 
 /// One ELF symbol, as needed here.
 #[derive(Debug, Clone)]
@@ -449,10 +449,9 @@ impl<'d> Parser<'d> {
         maps: &mut Vec<Map>,
         globals: &mut Vec<GlobalVar>,
     ) -> Result<(Vec<Extern>, KconfigSlots)> {
-        let mut weak = HashMap::new();
-        for sym in self.syms.iter().filter(|s| s.section.is_none() && !s.name.is_empty()) {
-            weak.insert(sym.name.to_owned(), sym.weak);
-        }
+        // Whether the undefined symbol `name` is weak (the last of that name, if repeated).
+        let weak =
+            |name: &str| self.syms.iter().rev().find(|s| s.section.is_none() && s.name == name).is_some_and(|s| s.weak);
         let Some(btf) = btf else {
             if let Some(sym) = self.syms.iter().find(|s| s.section.is_none() && s.global && !s.name.is_empty()) {
                 return Err(ObjError::Symbol {
@@ -461,15 +460,15 @@ impl<'d> Parser<'d> {
                     why: "an extern in an object without BTF: its kind (kfunc, ksym, kconfig) cannot be told".into(),
                 });
             }
-            return Ok((Vec::new(), HashMap::new()));
+            return Ok((Vec::new(), Vec::new()));
         };
         let (externs, kconfig_size) = externs::collect(btf, datasecs, &weak)?;
-        let mut kconfig = HashMap::new();
+        let mut kconfig = Vec::new();
         if kconfig_size > 0 {
             let map_index = maps.len();
             for e in &externs {
                 if let ExternKind::Kconfig { offset, size, .. } = e.kind {
-                    kconfig.insert(e.name.clone(), (map_index, offset));
+                    kconfig.push((e.name.clone(), map_index, offset));
                     globals.push(GlobalVar { name: e.name.clone(), map: map_index, offset, size });
                 }
             }
@@ -568,8 +567,9 @@ impl<'d> Parser<'d> {
         datasecs: &Datasecs<'_>,
         maps: &mut Vec<Map>,
         map_at: &mut MapPlaces,
-    ) -> Result<HashMap<usize, u32>> {
-        let mut values_offsets = HashMap::new();
+    ) -> Result<Vec<(usize, u32)>> {
+        // (map index, offset of its `values` member), for map-in-map and program array maps.
+        let mut values_offsets = Vec::new();
         for index in self.sections_with(|r| *r == Role::Maps) {
             let symbols = self.symbols_in(index);
             if symbols.len() == 0 {
@@ -585,7 +585,7 @@ impl<'d> Parser<'d> {
                 let parsed = btf_map::parse(btf, sym.name, ty, true)?;
                 map_at.insert(index, sym.value, maps.len());
                 if let Some(offset) = parsed.values_offset {
-                    values_offsets.insert(maps.len(), offset);
+                    values_offsets.push((maps.len(), offset));
                 }
                 maps.push(Map {
                     name: sym.name.to_owned(),
@@ -957,7 +957,8 @@ impl<'d> Parser<'d> {
         let insn = insns.get(i).ok_or_else(|| err("offset is past the section's end".into()))?;
         let Some(target_section) = sym.section else {
             // Undefined: an extern. A kconfig value is read from the `.kconfig` map.
-            if let (Some(&(map, offset)), insn::LD_IMM64) = (kconfig.get(sym.name), insn.code) {
+            let slot = kconfig.iter().find(|(name, ..)| name == sym.name).map(|&(_, map, offset)| (map, offset));
+            if let (Some((map, offset)), insn::LD_IMM64) = (slot, insn.code) {
                 return Ok(RawReloc::Target(RelocTarget::MapValue { map, offset }));
             }
             return match (insn.code, r_type) {
@@ -1127,7 +1128,7 @@ impl<'d> Parser<'d> {
         &self,
         maps: &mut [Map],
         map_at: &MapPlaces,
-        values_offsets: &HashMap<usize, u32>,
+        values_offsets: &[(usize, u32)],
         programs: &[Program],
     ) -> Result<()> {
         for index in self.sections_with(|r| *r == Role::Maps) {
@@ -1136,7 +1137,7 @@ impl<'d> Parser<'d> {
                 let err =
                     |why: String| ObjError::Reloc { section: name.clone(), offset, symbol: sym.name.to_owned(), why };
                 let map = &maps[outer];
-                let Some(&values_offset) = values_offsets.get(&outer) else {
+                let Some(&(_, values_offset)) = values_offsets.iter().find(|(m, _)| *m == outer) else {
                     return Err(err(format!("initializer for map {} which has no `values` member", map.name)));
                 };
                 if rel < values_offset as u64 || (rel - values_offset as u64) % 8 != 0 {

@@ -158,7 +158,8 @@ impl Externs {
     /// program's `fd_array` for module kfuncs.
     pub(crate) fn patch(&self, program: &str, insns: &mut [Insn], refs: &[(usize, String)]) -> Result<Vec<RawFd>> {
         let mut fd_array: Vec<RawFd> = Vec::new();
-        let mut slots: HashMap<u32, i16> = HashMap::new();
+        // (module BTF id, its slot in fd_array): a program calls into a few modules at most.
+        let mut slots: Vec<(u32, i16)> = Vec::new();
         let fail = |why: String| Error::Program { program: program.to_owned(), why };
         for (at, name) in refs {
             let (index, resolved) = self
@@ -173,10 +174,14 @@ impl Externs {
                             fd_array.push(0); // slot 0: vmlinux, never read
                         }
                         let next = fd_array.len();
-                        let slot = *slots.entry(m.id).or_insert_with(|| {
-                            fd_array.push(m.fd.as_raw_fd());
-                            next as i16
-                        });
+                        let slot = match slots.iter().find(|(id, _)| *id == m.id) {
+                            Some(&(_, slot)) => slot,
+                            None => {
+                                fd_array.push(m.fd.as_raw_fd());
+                                slots.push((m.id, next as i16));
+                                next as i16
+                            }
+                        };
                         if fd_array.len() > 256 {
                             return Err(fail("kfuncs from more than 255 modules in one program".into()));
                         }

@@ -9,7 +9,7 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bpfkit_obj::RelocTarget;
@@ -131,13 +131,17 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
     let mut maps: Vec<Option<Map>> = Vec::with_capacity(model.maps.len());
     // struct_ops maps hold program fds: they are created after the programs.
     let mut ops: Vec<(usize, struct_ops::KernelOps)> = Vec::new();
-    let mut ops_targets: HashMap<String, struct_ops::OpsTarget> = HashMap::new();
+    // Where each struct_ops program attaches: (program, target), a few per map.
+    let mut ops_targets: Vec<(String, struct_ops::OpsTarget)> = Vec::new();
     for (i, m) in model.maps.iter().enumerate() {
         if let (MapKind::StructOps { type_name, .. }, true) = (&m.kind, m.autocreate) {
             let registry = kernel.live()?;
             let k = struct_ops::find(&registry, &m.name, type_name)?;
             for (program, target) in struct_ops::targets(&registry, &k, m)? {
-                ops_targets.insert(program, target);
+                match ops_targets.iter_mut().find(|(p, _)| *p == program) {
+                    Some(slot) => slot.1 = target,
+                    None => ops_targets.push((program, target)),
+                }
             }
             ops.push((i, k));
             maps.push(None);
@@ -469,7 +473,7 @@ fn load_program(
     map_fd: &dyn Fn(usize) -> Option<(i32, u32)>,
     kernel: &mut KernelTypes<'_>,
     externs: &Externs,
-    ops_targets: &HashMap<String, struct_ops::OpsTarget>,
+    ops_targets: &[(String, struct_ops::OpsTarget)],
 ) -> Result<OwnedFd> {
     if !p.core_relos.is_empty() {
         let local = model.btf.as_deref().ok_or_else(|| Error::Program {
@@ -490,17 +494,18 @@ fn load_program(
     for insn in &bound.insns {
         insns.extend_from_slice(&insn.to_le_bytes());
     }
+    let ops_target = ops_targets.iter().find(|(name, _)| *name == p.name).map(|(_, t)| t);
     let target = if target::needs_btf_target(kind) {
         Some(target::resolve(&p.name, kind, &*kernel.live()?)?)
     } else if kind.prog_type == bpfkit_obj::ProgramType::STRUCT_OPS {
-        let t = ops_targets.get(&p.name).ok_or_else(|| {
+        let t = ops_target.ok_or_else(|| {
             fail(format!("SEC(\"{}\"): a struct_ops program that no struct_ops map of the object uses", section))
         })?;
         Some(target::BtfTarget { id: t.ops_id, module: t.module.clone() })
     } else {
         None
     };
-    let expected_attach_type = match ops_targets.get(&p.name) {
+    let expected_attach_type = match ops_target {
         Some(t) if kind.prog_type == bpfkit_obj::ProgramType::STRUCT_OPS => t.member_index,
         _ => kind.expected_attach_type.map_or(0, |t| t.0),
     };

@@ -13,7 +13,6 @@
 //! with `BPF_LINK_UPDATE`; plain `.struct_ops` maps register when element 0 is written and
 //! unregister when it is deleted.
 
-use std::collections::HashMap;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
@@ -125,16 +124,28 @@ pub(crate) fn find(kernel: &KernelBtf, map: &str, type_name: &str) -> Result<Ker
     Err(err(map, format!("the kernel has no struct_ops type {type_name}; it has: {}", known.join(", "))))
 }
 
-/// The kernel ops struct's members by name: (index, byte offset, type id, size).
-fn kernel_members(btf: &Btf, ops_id: TypeId) -> Result<HashMap<String, (u32, u32, TypeId, u64)>> {
+/// The kernel ops struct's members: (name, (index, byte offset, type id, size)), in order.
+fn kernel_members(btf: &Btf, ops_id: TypeId) -> Result<KernelMembers<'_>> {
     let t = btf.type_by_id(ops_id)?;
-    let mut out = HashMap::new();
+    let mut out = Vec::with_capacity(t.vlen() as usize);
     for (i, m) in t.members().enumerate() {
-        let name = btf.str_at(m.name_off)?.to_owned();
+        let name = btf.str_at(m.name_off)?;
         let size = btf.size_of(m.ty).unwrap_or(0);
-        out.insert(name, (i as u32, m.bit_offset() / 8, m.ty, size));
+        out.push((name, (i as u32, m.bit_offset() / 8, m.ty, size)));
     }
-    Ok(out)
+    Ok(KernelMembers(out))
+}
+
+/// A member of a kernel ops struct: (index, byte offset, type id, size).
+type KernelMember = (u32, u32, TypeId, u64);
+
+/// An ops struct's members, searched by name (an ops struct has tens of members).
+struct KernelMembers<'b>(Vec<(&'b str, KernelMember)>);
+
+impl KernelMembers<'_> {
+    fn get(&self, name: &str) -> Option<&KernelMember> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, m)| m)
+    }
 }
 
 fn is_func_ptr(btf: &Btf, ty: TypeId) -> bool {
