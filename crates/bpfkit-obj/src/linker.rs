@@ -353,7 +353,9 @@ fn append(
     out.insns.extend_from_slice(&code.insns[func.start..func.start + func.len]);
     out.functions.push((new_start, func.name.clone()));
     let range = func.start..func.start + func.len;
-    for (orig, reloc) in code.relocs_in(range.clone()) {
+    let relocs = code.relocs_in(range.clone());
+    out.relocs.reserve(relocs.len());
+    for (orig, reloc) in relocs {
         if let RawReloc::Target(target) = reloc {
             out.relocs.push(InsnReloc { insn: new_start + (orig - func.start), target: target.clone() });
         }
@@ -367,11 +369,15 @@ fn append(
             let insn = off as usize / 8;
             (off % 8 == 0 && range.contains(&insn)).then(|| (new_start + insn - func.start) as u32)
         };
+        // Each run is the most that is appended: room for all of it at once.
         let fi = run_of(&records.func_info, |r| r.insn_off, lo, hi);
+        out.func_info.reserve(fi.len());
         out.func_info.extend(fi.iter().filter_map(|r| Some(FuncInfo { insn_off: rebase(r.insn_off)?, ..*r })));
         let li = run_of(&records.line_info, |r| r.insn_off, lo, hi);
+        out.line_info.reserve(li.len());
         out.line_info.extend(li.iter().filter_map(|r| Some(LineInfo { insn_off: rebase(r.insn_off)?, ..*r })));
         let cr = run_of(&records.core_relos, |r| r.insn_off, lo, hi);
+        out.core_relos.reserve(cr.len());
         out.core_relos.extend(cr.iter().filter_map(|r| Some(CoreRelo { insn_off: rebase(r.insn_off)?, ..*r })));
     }
     chunks.push(Chunk { section: sec, func: f, orig_start: func.start, new_start, len: func.len });
