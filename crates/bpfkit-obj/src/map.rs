@@ -219,15 +219,12 @@ fn kernel_name_byte(b: u8) -> bool {
 
 /// The first 15 characters of `name` (UTF-8 bytes), each the kernel rejects as `_`.
 fn sanitized(name: impl Iterator<Item = u8>) -> String {
-    let mut out = [0u8; 15];
-    let mut len = 0;
+    let mut out = String::with_capacity(15);
     // A multi-byte character becomes one `_`: its continuation bytes are skipped.
-    for (slot, b) in out.iter_mut().zip(name.filter(|b| b & 0xc0 != 0x80)) {
-        *slot = if kernel_name_byte(b) { b } else { b'_' };
-        len += 1;
+    for b in name.filter(|b| b & 0xc0 != 0x80).take(15) {
+        out.push(if kernel_name_byte(b) { char::from(b) } else { '_' });
     }
-    // Only ASCII was written.
-    out[..len].iter().map(|&b| char::from(b)).collect()
+    out
 }
 
 #[cfg(test)]
