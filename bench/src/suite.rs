@@ -339,7 +339,7 @@ pub fn objects(objects: &[(String, Vec<u8>)], plan: Plan) -> Result<Table, Strin
             aya_ratio,
         ]);
     }
-    table.note("bpfkit-obj also links subprograms and completes the BTF's DATASECs here; libbpf does both at load.");
+    table.note("bpfkit-obj completes the BTF's DATASECs here (libbpf at load); both link subprograms at load.");
     for failure in aya_failures {
         table.note(format!("aya-obj refused {failure}"));
     }
