@@ -72,7 +72,10 @@ fn place_of(kind: Kind, named: bool) -> Place {
     }
 }
 
-/// Distills `split`'s base: see the [module documentation](self).
+/// Distills `split`'s base: its referenced base types, reduced to what finds them again in
+/// another vmlinux (named INTs, FLOATs and FWDs as they are, named STRUCTs and UNIONs without
+/// members, named ENUMs without enumerators), become the distilled base; everything else it
+/// reaches in the base is copied into the split BTF. [`relocate`](crate::relocate()) undoes it.
 pub fn distill(split: &Btf) -> Result<Distilled> {
     let base = split.base().ok_or(DistillError::NotSplit)?;
     let first = split.first_id();

@@ -129,7 +129,7 @@ enum BtfCommand {
     /// Print types one per line, members indented (like `bpftool btf dump ... format raw`).
     Dump(DumpArgs),
     /// Relocate a module's BTF from its distilled base (.BTF.base) onto a vmlinux, as the
-    /// kernel does at module load; writes what /sys/kernel/btf/<module> would show.
+    /// kernel does at module load; writes what /sys/kernel/btf/MODULE would show.
     Relocate(RelocateArgs),
     /// Distill a module's split BTF: a small base of the named types it uses plus the split BTF
     /// on it, so the module's BTF can be relocated onto other kernels.
