@@ -222,6 +222,20 @@ impl<'s> MemberSpec<'s> {
     }
 }
 
+/// How many strings [`BtfBuilder::add_string`] finds by searching the string section before it
+/// builds a map of them all (a search costs about one pass over the section; the map, a hash
+/// and an allocation per string).
+const SCANS_BEFORE_STRING_MAP: usize = 8;
+
+/// Offset of the first string `s` in `strings` (NUL-separated, starting with the empty string):
+/// the first match of `s` and its NUL that starts right after a NUL.
+fn find_string(strings: &[u8], s: &[u8]) -> Option<usize> {
+    let mut needle = Vec::with_capacity(s.len() + 1);
+    needle.extend_from_slice(s);
+    needle.push(0);
+    memchr::memmem::find_iter(strings, &needle).find(|&at| at > 0 && strings[at - 1] == 0)
+}
+
 /// Builds BTF: a new base, a split on top of a parsed base, or a copy of a parsed blob to edit.
 #[derive(Debug, Clone)]
 pub struct BtfBuilder {
@@ -231,6 +245,8 @@ pub struct BtfBuilder {
     hdr_len: u32,
     strings: Vec<u8>,
     string_map: Option<HashMap<Vec<u8>, u32>>,
+    /// Strings looked up by searching `strings` so far (see [`SCANS_BEFORE_STRING_MAP`]).
+    string_scans: usize,
     types: Vec<TypeRecord>,
     layout: Option<Vec<u8>>,
 }
@@ -251,6 +267,7 @@ impl BtfBuilder {
             hdr_len: BASE_HEADER_LEN,
             strings: vec![0],
             string_map: None,
+            string_scans: 0,
             types: Vec::new(),
             layout: None,
         }
@@ -277,6 +294,7 @@ impl BtfBuilder {
             hdr_len: btf.header().hdr_len,
             strings: btf.own_strings().to_vec(),
             string_map: None,
+            string_scans: 0,
             types: btf.types().map(|t| t.to_record()).collect(),
             layout: btf.layout().map(|l| l.bytes().to_vec()),
         }
@@ -322,11 +340,25 @@ impl BtfBuilder {
     }
 
     /// Adds a string (deduplicated) and returns its offset. `""` is offset 0.
+    ///
+    /// The first few strings are searched for in the string section; after that a map of every
+    /// string is built once. A blob re-encoded with a handful of new names (the kernel's copy
+    /// of an object's BTF) so never hashes its thousands of strings.
     pub fn add_string(&mut self, s: &str) -> u32 {
         if s.is_empty() {
             return 0;
         }
         let first_str = self.first_str;
+        if self.string_map.is_none() && self.string_scans < SCANS_BEFORE_STRING_MAP {
+            self.string_scans += 1;
+            if let Some(at) = find_string(&self.strings, s.as_bytes()) {
+                return first_str + at as u32;
+            }
+            let off = first_str + self.strings.len() as u32;
+            self.strings.extend_from_slice(s.as_bytes());
+            self.strings.push(0);
+            return off;
+        }
         let strings = &self.strings;
         let map = self.string_map.get_or_insert_with(|| {
             let mut map = HashMap::new();
@@ -578,5 +610,31 @@ impl BtfBuilder {
         out.extend_from_slice(&self.strings);
         out.extend_from_slice(layout);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BtfBuilder, SCANS_BEFORE_STRING_MAP};
+
+    /// Offsets come out the same whether a string was found by searching the section or in the
+    /// map built later: the first whole string of that name, never the tail of another.
+    #[test]
+    fn strings_are_found_alike_before_and_after_the_map() {
+        let mut b = BtfBuilder::new();
+        let ab = b.add_string("ab");
+        let tail_of_ab = b.add_string("b");
+        assert_ne!(tail_of_ab, ab + 1, "\"b\" is not the tail of \"ab\"");
+        let again = b.add_string("ab");
+        assert_eq!(again, ab);
+        for i in 0..2 * SCANS_BEFORE_STRING_MAP {
+            b.add_string(&format!("s{i}"));
+        }
+        // Past the threshold: the map answers, with the same offsets.
+        assert_eq!((b.add_string("ab"), b.add_string("b")), (ab, tail_of_ab));
+        assert_eq!(b.add_string("s3"), b.add_string("s3"));
+        let fresh = b.add_string("new");
+        assert_eq!(b.add_string("new"), fresh);
+        assert_eq!(b.add_string(""), 0);
     }
 }
