@@ -65,6 +65,33 @@ impl CodeSection {
         &self.calls[start..end.max(start)]
     }
 
+    /// The instructions of `range` that linking acts on, in ascending order: each relocated one
+    /// with its relocation, and each bpf-to-bpf call that has none (a call within its section
+    /// needs none: its offset is already relative). One merge of the two sorted lists.
+    fn links_in(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = (usize, Option<&RawReloc>)> + '_ {
+        let (relocs, calls) = (self.relocs_in(range.clone()), self.calls_in(range));
+        let (mut r, mut c) = (0, 0);
+        std::iter::from_fn(move || {
+            let at = match (relocs.get(r), calls.get(c)) {
+                (None, None) => return None,
+                (Some((at, _)), None) => *at,
+                (None, Some(&call)) => call,
+                (Some((at, _)), Some(&call)) => (*at).min(call),
+            };
+            let reloc = match relocs.get(r) {
+                Some((reloc_at, reloc)) if *reloc_at == at => {
+                    r += 1;
+                    Some(reloc)
+                }
+                _ => None,
+            };
+            if calls.get(c) == Some(&at) {
+                c += 1;
+            }
+            Some((at, reloc))
+        })
+    }
+
     /// The relocations of the instructions in `range`.
     fn relocs_in(&self, range: std::ops::Range<usize>) -> &[(usize, RawReloc)] {
         let start = self.relocs.partition_point(|(at, _)| *at < range.start);
@@ -103,43 +130,14 @@ fn link(sections: &[CodeSection], section: usize, func: usize, ext: &[Option<Ext
     let mut chunks: Vec<Chunk> = Vec::with_capacity(4);
     append(sections, section, func, &mut out, &mut chunks, ext);
 
-    // Chunk by chunk (appending adds chunks to walk), each with a cursor over the sorted
-    // relocations of its instructions.
+    // Chunk by chunk (appending adds chunks to walk), visiting only relocated instructions and
+    // calls.
     let mut chunk = 0;
     while let Some(&Chunk { section: sec, orig_start, new_start, len, .. }) = chunks.get(chunk) {
         chunk += 1;
-        // Only relocated instructions and calls matter: the two sorted lists, merged.
-        let range = orig_start..orig_start + len;
-        let (relocs, calls) = (sections[sec].relocs_in(range.clone()), sections[sec].calls_in(range));
-        let (mut r, mut c) = (0, 0);
-        loop {
-            let orig = match (relocs.get(r), calls.get(c)) {
-                (None, None) => break,
-                (Some((at, _)), None) => *at,
-                (None, Some(&call)) => call,
-                (Some((at, _)), Some(&call)) => (*at).min(call),
-            };
-            let reloc = match relocs.get(r) {
-                Some((at, reloc)) if *at == orig => {
-                    r += 1;
-                    Some(reloc)
-                }
-                _ => None,
-            };
-            if calls.get(c) == Some(&orig) {
-                c += 1;
-            }
-            link_insn(
-                sections,
-                sec,
-                orig,
-                new_start + (orig - orig_start),
-                reloc,
-                program,
-                &mut out,
-                &mut chunks,
-                ext,
-            )?;
+        for (orig, reloc) in sections[sec].links_in(orig_start..orig_start + len) {
+            let j = new_start + (orig - orig_start);
+            link_insn(sections, sec, orig, j, reloc, program, &mut out, &mut chunks, ext)?;
         }
     }
     Ok(out)
@@ -241,13 +239,8 @@ fn callee(
 /// error at open, as when programs were linked there; linking at load then only lays out.
 pub(crate) fn check_calls(sections: &[CodeSection]) -> Result<()> {
     for (sec, code) in sections.iter().enumerate() {
-        let each = code.calls.iter().map(|&at| (at, None)).chain(code.relocs.iter().map(|(at, r)| (*at, Some(r))));
-        for (at, reloc) in each {
+        for (at, reloc) in code.links_in(0..code.insns.len()) {
             let owner = code.func_at(at).map_or(code.name.as_str(), |f| code.funcs[f].name.as_str());
-            // A relocated call is checked through its relocation.
-            if reloc.is_none() && !code.relocs_in(at..at + 1).is_empty() {
-                continue;
-            }
             callee(sections, sec, at, reloc, owner)?;
         }
     }
@@ -264,9 +257,7 @@ fn reachable(sections: &[CodeSection], section: usize, func: usize) -> Result<Ve
         next += 1;
         let code = &sections[sec];
         let range = code.funcs[f].start..code.funcs[f].start + code.funcs[f].len;
-        let relocated = code.relocs_in(range.clone()).iter().map(|(at, r)| (*at, Some(r)));
-        let calls = code.calls_in(range).iter().filter(|&&at| code.relocs_in(at..at + 1).is_empty());
-        for (at, reloc) in relocated.chain(calls.map(|&at| (at, None))) {
+        for (at, reloc) in code.links_in(range) {
             if let Some(c) = callee(sections, sec, at, reloc, program)? {
                 if !found.contains(&(c.section, c.func)) {
                     found.push((c.section, c.func));
@@ -277,24 +268,40 @@ fn reachable(sections: &[CodeSection], section: usize, func: usize) -> Result<Ve
     Ok(found)
 }
 
+/// Where program `index`'s code comes from.
+enum ProgramCode<'o> {
+    /// Set by [`crate::Program::replace_code`].
+    Replaced(&'o LinkedProgram),
+    /// Its function: (code section, function) in the object's code, both in range.
+    At(usize, usize),
+}
+
 impl Object {
-    /// Program `index` of [`Object::programs`], linked: its function, then every subprogram it
-    /// calls, with calls and records rebased (or the code set by [`crate::Program::replace_code`]).
-    /// Each call links anew; the loader links a program just before loading it, and drops the
-    /// copy once the kernel has it.
-    pub fn link(&self, index: usize) -> Result<LinkedProgram> {
+    /// Program `index`'s code, checked to exist.
+    fn program_code(&self, index: usize) -> Result<ProgramCode<'_>> {
         let p = self
             .programs
             .get(index)
             .ok_or_else(|| ObjError::program(&format!("#{index}"), "no such program in the object"))?;
         if let Some(code) = &p.replaced {
-            return Ok((**code).clone());
+            return Ok(ProgramCode::Replaced(code));
         }
         let (section, func) = p.origin;
         if self.code.get(section).is_none_or(|c| c.funcs.get(func).is_none()) {
             return Err(ObjError::program(&p.name, "its function is not in the object's code"));
         }
-        link(&self.code, section, func, &self.code_ext)
+        Ok(ProgramCode::At(section, func))
+    }
+
+    /// Program `index` of [`Object::programs`], linked: its function, then every subprogram it
+    /// calls, with calls and records rebased (or the code set by [`crate::Program::replace_code`]).
+    /// Each call links anew; the loader links a program just before loading it, and drops the
+    /// copy once the kernel has it.
+    pub fn link(&self, index: usize) -> Result<LinkedProgram> {
+        match self.program_code(index)? {
+            ProgramCode::Replaced(code) => Ok(code.clone()),
+            ProgramCode::At(section, func) => link(&self.code, section, func, &self.code_ext),
+        }
     }
 
     /// The program named `name`, linked (see [`Object::link`]).
@@ -310,17 +317,10 @@ impl Object {
     /// What the instructions of program `index` and of every subprogram it runs refer to
     /// (maps, data, externs), found without linking it.
     pub fn program_relocs(&self, index: usize) -> Result<Vec<&RelocTarget>> {
-        let p = self
-            .programs
-            .get(index)
-            .ok_or_else(|| ObjError::program(&format!("#{index}"), "no such program in the object"))?;
-        if let Some(code) = &p.replaced {
-            return Ok(code.relocs.iter().map(|r| &r.target).collect());
-        }
-        let (section, func) = p.origin;
-        if self.code.get(section).is_none_or(|c| c.funcs.get(func).is_none()) {
-            return Err(ObjError::program(&p.name, "its function is not in the object's code"));
-        }
+        let (section, func) = match self.program_code(index)? {
+            ProgramCode::Replaced(code) => return Ok(code.relocs.iter().map(|r| &r.target).collect()),
+            ProgramCode::At(section, func) => (section, func),
+        };
         let mut out = Vec::new();
         for (sec, f) in reachable(&self.code, section, func)? {
             let code = &self.code[sec];
