@@ -24,7 +24,8 @@ fn permute<T>(items: &mut [T], from: &mut [u32]) {
         loop {
             let source = from[at] as usize;
             from[at] = at as u32;
-            if source == start || source == at {
+            // Back at the start: the cycle is closed (at once for a fixed or visited index).
+            if source == start {
                 break;
             }
             items.swap(at, source);
