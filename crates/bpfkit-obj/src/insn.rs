@@ -157,7 +157,11 @@ pub(crate) fn decode_all(bytes: &[u8], endian: Endian) -> Vec<Insn> {
 
 /// Encodes instructions as the little-endian bytes `BPF_PROG_LOAD` takes.
 pub fn encode_all(insns: &[Insn]) -> Vec<u8> {
-    insns.iter().flat_map(|i| i.to_le_bytes()).collect()
+    let mut out = Vec::with_capacity(insns.len() * INSN_SIZE);
+    for insn in insns {
+        out.extend_from_slice(&insn.to_le_bytes());
+    }
+    out
 }
 
 #[cfg(test)]

@@ -104,7 +104,7 @@ fn full_range_offsets() -> bool {
             Insn::new(0, 0, 0, 0, 1 << 30),
             Insn::new(insn::EXIT, 0, 0, 0, 0),
         ];
-        let bytes: Vec<u8> = program.iter().flat_map(|i| i.to_le_bytes()).collect();
+        let bytes = insn::encode_all(&program);
         let license = c"GPL";
         let load = ProgLoad {
             prog_type: bpfkit_obj::ProgramType::SOCKET_FILTER.0,

@@ -490,10 +490,7 @@ fn load_program(
     let fail = |why: String| Error::Program { program: p.name.clone(), why };
     let mut bound = p.bind_maps_at(map_fd)?;
     let fd_array = externs.patch(&p.name, &mut bound.insns, &bound.unresolved_externs)?;
-    let mut insns: Vec<u8> = Vec::with_capacity(bound.insns.len() * 8);
-    for insn in &bound.insns {
-        insns.extend_from_slice(&insn.to_le_bytes());
-    }
+    let insns = bpfkit_obj::insn::encode_all(&bound.insns);
     let ops_target = ops_targets.iter().find(|(name, _)| *name == p.name).map(|(_, t)| t);
     let target = if target::needs_btf_target(kind) {
         Some(target::resolve(&p.name, kind, &*kernel.live()?)?)
