@@ -81,7 +81,9 @@ pub fn table(objects: &[RealObject], pin_root: &Path) -> Result<Table, String> {
         "(j) real objects: user-space instructions of one open + load + close (callgrind), and peak RSS",
         &header,
     );
-    let mega = |n: u64| format!("{:.2} M", n as f64 / 1e6);
+    // Small objects cost a tenth of a million: thousands show their differences.
+    let count =
+        |n: u64| if n < 1_000_000 { format!("{:.1} k", n as f64 / 1e3) } else { format!("{:.2} M", n as f64 / 1e6) };
     let (mut fewer, mut smaller, mut less_data, mut n) = (0, 0, 0, 0);
     let (ours, theirs) = (child_binary("bpfkit")?, child_binary("libbpf")?);
     for object in objects {
@@ -104,9 +106,9 @@ pub fn table(objects: &[RealObject], pin_root: &Path) -> Result<Table, String> {
             object.name.clone(),
             format!("{} KiB", size.div_ceil(1024)),
             what.into(),
-            mega(a),
-            mega(b),
-            if a > 0 { format!("{:.1}x", b as f64 / a as f64) } else { "-".into() },
+            count(a),
+            count(b),
+            if a > 0 { format!("{:.2}x", b as f64 / a as f64) } else { "-".into() },
             format!("{ra} / {rb} KiB"),
             if ra <= rb { "ok".into() } else { format!("+{} KiB", ra - rb) },
             format!("{fa} / {fb}"),

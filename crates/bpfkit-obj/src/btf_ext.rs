@@ -11,8 +11,10 @@ use bpfkit_btf::{Btf, Endian};
 
 use crate::error::{ObjError, Result};
 
-/// A BTF FUNC starting at an instruction.
+/// A BTF FUNC starting at an instruction; in a linked program, the kernel's
+/// `struct bpf_func_info` (so a loader passes a program's records as they are).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
 pub struct FuncInfo {
     /// Byte offset in its section (in the object), or instruction index (in a linked program).
     pub insn_off: u32,
@@ -20,8 +22,9 @@ pub struct FuncInfo {
     pub type_id: u32,
 }
 
-/// A source line for an instruction.
+/// A source line for an instruction; in a linked program, the kernel's `struct bpf_line_info`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
 pub struct LineInfo {
     /// Byte offset in its section (object) or instruction index (linked program).
     pub insn_off: u32,

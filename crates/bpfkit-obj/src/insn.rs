@@ -103,11 +103,20 @@ impl Insn {
         Insn::new(bytes[0], dst, src, off, imm)
     }
 
-    /// The 8 bytes the running (little-endian) kernel expects.
+    /// The 8 bytes of a little-endian `struct bpf_insn` (destination register in the low
+    /// nibble), which is also this type's own memory layout.
     pub fn to_le_bytes(self) -> [u8; 8] {
         let [o0, o1] = self.off.to_le_bytes();
         let [i0, i1, i2, i3] = self.imm.to_le_bytes();
         [self.code, self.regs, o0, o1, i0, i1, i2, i3]
+    }
+
+    /// The 8 bytes of a big-endian `struct bpf_insn`: numbers most significant byte first, and
+    /// the register bitfields allocated from the top, so the destination is the high nibble.
+    pub fn to_be_bytes(self) -> [u8; 8] {
+        let [o0, o1] = self.off.to_be_bytes();
+        let [i0, i1, i2, i3] = self.imm.to_be_bytes();
+        [self.code, (self.dst() << 4) | self.src(), o0, o1, i0, i1, i2, i3]
     }
 
     /// Whether this is the first slot of a 64-bit immediate load.
@@ -155,11 +164,16 @@ pub(crate) fn decode_all(bytes: &[u8], endian: Endian) -> Vec<Insn> {
     }
 }
 
-/// Encodes instructions as the little-endian bytes `BPF_PROG_LOAD` takes.
-pub fn encode_all(insns: &[Insn]) -> Vec<u8> {
+/// Encodes instructions as the bytes of `struct bpf_insn` in byte order `endian` (to write an
+/// object file, or for a kernel of the other byte order than [`Insn`]'s layout, which is the
+/// little-endian kernel's: a loader on a little-endian host passes the instructions as they are).
+pub fn encode_all(insns: &[Insn], endian: Endian) -> Vec<u8> {
     let mut out = Vec::with_capacity(insns.len() * INSN_SIZE);
     for insn in insns {
-        out.extend_from_slice(&insn.to_le_bytes());
+        out.extend_from_slice(&match endian {
+            Endian::Little => insn.to_le_bytes(),
+            Endian::Big => insn.to_be_bytes(),
+        });
     }
     out
 }
@@ -180,6 +194,9 @@ mod tests {
         assert_eq!(Insn::decode(be, Endian::Big), insn);
         let be_regs = Insn::decode([0xbf, 0x21, 0, 0, 0, 0, 0, 0], Endian::Big);
         assert_eq!((be_regs.dst(), be_regs.src()), (2, 1));
+        assert_eq!(insn.to_be_bytes(), be);
+        assert_eq!(encode_all(&[insn, be_regs], Endian::Big)[8..], [0xbf, 0x21, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(encode_all(&[insn], Endian::Little), le);
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod datasecs;
 mod error;
 mod externs;
 pub mod insn;
+mod kernel_name;
 mod kernel_types;
 mod linker;
 mod map;
@@ -40,6 +41,7 @@ pub use btf_ext::{BtfExt, CoreRelo, ExtSection, FuncInfo, LineInfo};
 pub use error::{ObjError, Result};
 pub use externs::{Extern, ExternKind, KCONFIG_SECTION, KSYMS_SECTION};
 pub use insn::Insn;
+pub use kernel_name::{KERNEL_NAME_LEN, KernelName};
 pub use kernel_types::{AttachType, MapType, ProgramType};
 pub use map::{
     BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, DataKind, Map, MapDef, MapKind, OpsFunc, Pinning, SlotInit, ring_buffer_size,

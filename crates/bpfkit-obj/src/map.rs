@@ -4,6 +4,7 @@
 
 use bpfkit_btf::TypeId;
 
+use crate::kernel_name::KernelName;
 use crate::kernel_types::MapType;
 
 /// `BPF_F_RDONLY_PROG`: programs may only read the map (`.rodata`).
@@ -166,7 +167,7 @@ pub struct Map {
     pub name: String,
     /// The name given to the kernel (at most 15 bytes): the variable name, or for global data
     /// the object's name prefix and the section (`minimal.rodata`), as libbpf names them.
-    pub kernel_name: String,
+    pub kernel_name: KernelName,
     /// Where it was declared.
     pub kind: MapKind,
     /// How it is created.
@@ -193,43 +194,18 @@ impl Map {
 /// The kernel name of a global data map, as libbpf forms it: up to 8 bytes of the object name
 /// then the section name, cut to the kernel's 15 visible bytes, with characters the kernel
 /// rejects in map names (anything but alphanumerics, `_` and `.`) replaced by `_`.
-pub(crate) fn data_map_kernel_name(object: &str, section: &str) -> String {
+pub(crate) fn data_map_kernel_name(object: &str, section: &str) -> KernelName {
     if section.starts_with(".data.") || section.starts_with(".rodata.") || section.starts_with(".bss.") {
         // Custom sections: the section alone, so the names stay distinguishable.
-        return sanitize_kernel_name(section);
+        return KernelName::sanitized(section);
     }
     let prefix_len = object.char_indices().nth(8).map_or(object.len(), |(i, _)| i);
-    sanitized(object[..prefix_len].bytes().chain(section.bytes()))
-}
-
-/// At most 15 bytes of `name` with characters the kernel rejects replaced by `_`.
-pub(crate) fn sanitize_kernel_name(name: &str) -> String {
-    // Most names are already what the kernel takes.
-    if name.len() <= 15 && name.bytes().all(kernel_name_byte) {
-        return name.to_owned();
-    }
-    sanitized(name.bytes())
-}
-
-/// Whether the kernel takes byte `b` in an object name (`bpf_obj_name_cpy`: alphanumerics,
-/// `_` and `.`).
-fn kernel_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'.'
-}
-
-/// The first 15 characters of `name` (UTF-8 bytes), each the kernel rejects as `_`.
-fn sanitized(name: impl Iterator<Item = u8>) -> String {
-    let mut out = String::with_capacity(15);
-    // A multi-byte character becomes one `_`: its continuation bytes are skipped.
-    for b in name.filter(|b| b & 0xc0 != 0x80).take(15) {
-        out.push(if kernel_name_byte(b) { char::from(b) } else { '_' });
-    }
-    out
+    KernelName::from_bytes(object[..prefix_len].bytes().chain(section.bytes()))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{MapDef, MapType, data_map_kernel_name, ring_buffer_size, sanitize_kernel_name};
+    use super::{MapDef, MapType, data_map_kernel_name, ring_buffer_size};
 
     #[test]
     fn ring_buffers_round_up_to_a_power_of_two_multiple_of_the_page_size() {
@@ -265,9 +241,6 @@ mod tests {
         // Eight bytes of the object name, 15 in all.
         assert_eq!(data_map_kernel_name("a_long_object_name", ".bss"), "a_long_o.bss");
         assert_eq!(data_map_kernel_name("obj", ".data.counters_of_things"), ".data.counters_");
-        assert_eq!(sanitize_kernel_name("my-map"), "my_map");
         // One `_` per character the kernel refuses, multi-byte ones included.
-        assert_eq!(sanitize_kernel_name("cafés"), "caf_s");
-        assert_eq!(sanitize_kernel_name("ααααααααααααααααα"), "_".repeat(15));
     }
 }

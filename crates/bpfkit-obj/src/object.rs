@@ -19,6 +19,7 @@ use crate::datasecs::Datasecs;
 use crate::error::{ObjError, Result};
 use crate::externs::{self, Extern, ExternKind, KCONFIG_SECTION, KSYMS_SECTION};
 use crate::insn::{self, INSN_SIZE, Insn};
+use crate::kernel_name::KernelName;
 use crate::kernel_types::MapType;
 use crate::linker::{self, CodeSection, Func, RawReloc};
 use crate::map::{self, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, DataKind, Map, MapDef, MapKind, OpsFunc, SlotInit};
@@ -589,7 +590,7 @@ impl<'d> Parser<'d> {
                 }
                 maps.push(Map {
                     name: sym.name.to_owned(),
-                    kernel_name: map::sanitize_kernel_name(sym.name),
+                    kernel_name: KernelName::sanitized(sym.name),
                     kind: MapKind::Btf,
                     def: parsed.def,
                     inner: parsed.inner.map(Box::new),
@@ -645,7 +646,7 @@ impl<'d> Parser<'d> {
                 map_at.insert(index, sym.value, maps.len());
                 maps.push(Map {
                     name: sym.name.to_owned(),
-                    kernel_name: map::sanitize_kernel_name(sym.name),
+                    kernel_name: KernelName::sanitized(sym.name),
                     kind: MapKind::Legacy,
                     def,
                     inner: None,
@@ -841,7 +842,7 @@ impl<'d> Parser<'d> {
                 map_at.insert(index, sym.value, maps.len());
                 maps.push(Map {
                     name: sym.name.to_owned(),
-                    kernel_name: map::sanitize_kernel_name(sym.name),
+                    kernel_name: KernelName::sanitized(sym.name),
                     kind: MapKind::StructOps { link: *link, type_name, funcs: Vec::new() },
                     def: MapDef {
                         map_type: MapType::STRUCT_OPS,

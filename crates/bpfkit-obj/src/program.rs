@@ -81,6 +81,24 @@ impl LinkedProgram {
     /// (the arena, whose `__arena` globals the loader places at its end, as libbpf does).
     pub fn bind_maps_at(&self, fd_of: impl Fn(usize) -> Option<(i32, u32)>) -> Result<BoundInsns> {
         let mut insns = self.insns.clone();
+        let unresolved_externs = self.bind_into(&mut insns, fd_of)?;
+        Ok(BoundInsns { insns, unresolved_externs })
+    }
+
+    /// [`LinkedProgram::bind_maps_at`] on the program's own instructions, for a loader done with
+    /// their unbound form (no copy); gives the instructions still referring to externs.
+    pub fn bind_maps_in_place(&mut self, fd_of: impl Fn(usize) -> Option<(i32, u32)>) -> Result<Vec<(usize, String)>> {
+        let mut insns = std::mem::take(&mut self.insns);
+        let unresolved = self.bind_into(&mut insns, fd_of);
+        self.insns = insns;
+        unresolved
+    }
+
+    fn bind_into(
+        &self,
+        insns: &mut [Insn],
+        fd_of: impl Fn(usize) -> Option<(i32, u32)>,
+    ) -> Result<Vec<(usize, String)>> {
         let mut unresolved = Vec::new();
         for reloc in &self.relocs {
             let too_short = || {
@@ -117,7 +135,7 @@ impl LinkedProgram {
                 RelocTarget::Extern { name, .. } => unresolved.push((reloc.insn, name.clone())),
             }
         }
-        Ok(BoundInsns { insns, unresolved_externs: unresolved })
+        Ok(unresolved)
     }
 }
 

@@ -104,13 +104,12 @@ fn full_range_offsets() -> bool {
             Insn::new(0, 0, 0, 0, 1 << 30),
             Insn::new(insn::EXIT, 0, 0, 0, 0),
         ];
-        let bytes = insn::encode_all(&program);
         let license = c"GPL";
         let load = ProgLoad {
             prog_type: bpfkit_obj::ProgramType::SOCKET_FILTER.0,
             expected_attach_type: 0,
             name: "bpfkit_probe",
-            insns: &bytes,
+            insns: &program,
             license,
             kern_version: 0,
             prog_flags: 0,

@@ -5,7 +5,7 @@
 //! program-array slots, and last the pins of newly created maps, so a failed load leaves nothing
 //! behind: every fd is owned and closes on the error path.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
@@ -21,11 +21,9 @@ use crate::externs::Externs;
 use crate::kernel_btf::{self, KernelBtf};
 use crate::map::{BPF_ANY, Map, StructOpsValue};
 use crate::object::{LoadOptions, Object};
-use crate::pin::path_cstring;
 use crate::struct_ops;
 use crate::sys::mmap::{MapMmap, page_size};
 use crate::sys::uapi;
-use crate::sys::uapi::{bpf_func_info, bpf_line_info};
 use crate::sys::{self, MapCreate, MapFd, ProgLoad};
 use crate::target;
 
@@ -129,6 +127,8 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
     };
     let (btf_fd, warnings) = load_btf(&model, options.require_btf)?;
     let mut maps: Vec<Option<Map>> = Vec::with_capacity(model.maps.len());
+    // Where each `LIBBPF_PIN_BY_NAME` map of this load is reused from or pinned at.
+    let mut pin_paths: Vec<(usize, CString)> = Vec::new();
     // struct_ops maps hold program fds: they are created after the programs.
     let mut ops: Vec<(usize, struct_ops::KernelOps)> = Vec::new();
     // Where each struct_ops program attaches: (program, target), a few per map.
@@ -147,7 +147,18 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
             maps.push(None);
             continue;
         }
-        maps.push(if m.autocreate { Some(create_map(m, btf_fd.as_ref(), pin_root)?) } else { None });
+        if !m.autocreate {
+            maps.push(None);
+            continue;
+        }
+        let pin_path = match m.def.pinning {
+            Pinning::ByName => Some(crate::pin::pin_path(pin_root, &m.name)?),
+            Pinning::None => None,
+        };
+        maps.push(Some(create_map(m, btf_fd.as_ref(), pin_path.as_deref())?));
+        if let Some(path) = pin_path {
+            pin_paths.push((i, path));
+        }
     }
     // Map-in-map initializers: the slots hold other maps of this object.
     for (m, created) in model.maps.iter().zip(&maps) {
@@ -171,6 +182,10 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
         Some((m.as_fd().as_raw_fd(), m.data_base))
     };
     model.adjust_struct_ops_autoload();
+    let license = CString::new(model.license.as_str()).map_err(|_| Error::Program {
+        program: model.name.clone(),
+        why: "its license string contains a NUL byte".into(),
+    })?;
     let to_load: Vec<usize> = (0..model.programs.len()).filter(|&i| model.programs[i].autoload).collect();
     // Each loaded program: its index in the model, its kind and its fd. Its names move from
     // the model into the loaded object at the end.
@@ -185,18 +200,15 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
         })?;
         // Linked now, and dropped once loaded: one program's copy of its subprograms at a time.
         let p = model.link(index)?;
-        let fd = load_program(
-            &model,
-            p,
-            &model.programs[index].section,
-            &kind,
-            btf_fd.as_ref(),
-            &map_fd,
-            &mut kernel,
-            &externs,
-            &ops_targets,
-        )
-        .map_err(|e| match e {
+        let shared = LoadShared {
+            model: &model,
+            license: &license,
+            btf_fd: btf_fd.as_ref(),
+            map_fd: &map_fd,
+            externs: &externs,
+            ops_targets: &ops_targets,
+        };
+        let fd = load_program(&shared, p, &model.programs[index].section, &kind, &mut kernel).map_err(|e| match e {
             // Without the object's BTF the verifier knows less (global functions, map
             // value layouts): say so next to its reason.
             Error::ProgramLoad { program, source, note, log } if !warnings.is_empty() => Error::ProgramLoad {
@@ -235,7 +247,7 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
             value_size: k.wrapper_size,
             max_entries: 1,
             map_flags: flags,
-            name: &m.kernel_name,
+            name: m.kernel_name.as_str(),
             btf_fd: btf_fd.as_ref().map(|fd| fd.as_fd()),
             btf_vmlinux_value_type_id: k.wrapper_id,
             value_type_btf_obj_fd: k.module.as_ref().map(|md| md.fd.as_fd()),
@@ -271,11 +283,9 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
         }
     }
     // Everything loaded: now pin what the object asked to pin.
-    for (m, created) in model.maps.iter().zip(&maps) {
-        if let (Some(map), Pinning::ByName) = (created, m.def.pinning) {
-            if !map.reused {
-                map.pin(pin_root.join(&m.name))?;
-            }
+    for (i, path) in &pin_paths {
+        if let Some(map) = maps.get(*i).and_then(Option::as_ref).filter(|map| !map.reused) {
+            map.pin_at(path)?;
         }
     }
     Ok(Object::new(model, btf_fd, maps, programs, warnings))
@@ -346,7 +356,8 @@ fn map_error(name: &str, source: std::io::Error, def: &MapDef) -> Error {
     Error::MapCreate { map: name.to_owned(), source, hint }
 }
 
-fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) -> Result<Map> {
+/// Creates map `m`, or reuses the one pinned at `pin_path` when its definition matches.
+fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_path: Option<&CStr>) -> Result<Map> {
     if let Some(why) = m.def.unloadable() {
         return Err(Error::MapDefinition { map: m.name.clone(), why });
     }
@@ -362,15 +373,15 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) ->
         def.max_entries = bpfkit_obj::ring_buffer_size(def.max_entries, page);
     }
     let def = &def;
-    if def.pinning == Pinning::ByName {
-        if let Some(map) = reuse_pinned(m, def, &pin_root.join(&m.name))? {
+    if let Some(path) = pin_path {
+        if let Some(map) = reuse_pinned(m, def, path)? {
             return Ok(map);
         }
     }
     // Inner map template: the kernel copies its shape, so it is closed right after use.
     let inner = match &m.inner {
         Some(inner_def) => {
-            let inner_name = format!("{}.inner", m.kernel_name.chars().take(9).collect::<String>());
+            let inner_name = format!("{}.inner", m.kernel_name.get(..9).unwrap_or(&m.kernel_name));
             Some(
                 MapFd::create(&create_params(inner_def, &inner_name, None))
                     .map_err(|e| map_error(&format!("{} (inner map template)", m.name), e, inner_def))?,
@@ -378,7 +389,7 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_root: &Path) ->
         }
         None => None,
     };
-    let mut params = create_params(def, &m.kernel_name, btf_fd);
+    let mut params = create_params(def, m.kernel_name.as_str(), btf_fd);
     params.inner_map_fd = inner.as_ref().map(|fd| fd.as_fd());
     let fd = MapFd::create(&params).map_err(|e| map_error(&m.name, e, def))?;
     drop(inner);
@@ -434,9 +445,9 @@ fn create_params<'a>(def: &MapDef, name: &'a str, btf_fd: Option<&'a OwnedFd>) -
 }
 
 /// A map pinned at `path` by an earlier load, if there is one and it matches the definition.
-fn reuse_pinned(m: &bpfkit_obj::Map, d: &MapDef, path: &Path) -> Result<Option<Map>> {
-    let c = path_cstring(path)?;
-    let fd = match sys::obj_get(&c) {
+fn reuse_pinned(m: &bpfkit_obj::Map, d: &MapDef, c: &CStr) -> Result<Option<Map>> {
+    let path = crate::pin::as_path(c);
+    let fd = match sys::obj_get(c) {
         Ok(fd) => fd,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
         Err(e) => return Err(Error::sys(format!("map {}: open pinned {}", m.name, path.display()), e)),
@@ -463,18 +474,28 @@ fn log_text(buf: &[u8]) -> String {
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every program of one load is loaded with.
+struct LoadShared<'a> {
+    model: &'a bpfkit_obj::Object,
+    /// The object's license, as the kernel takes it.
+    license: &'a CStr,
+    /// The object's BTF in the kernel (`None`: none, or the kernel refused it).
+    btf_fd: Option<&'a OwnedFd>,
+    /// Each map's fd and where its data starts in its value, by map index.
+    map_fd: &'a dyn Fn(usize) -> Option<(i32, u32)>,
+    externs: &'a Externs,
+    /// Where each struct_ops program attaches.
+    ops_targets: &'a [(String, struct_ops::OpsTarget)],
+}
+
 fn load_program(
-    model: &bpfkit_obj::Object,
+    shared: &LoadShared<'_>,
     mut p: LinkedProgram,
     section: &str,
     kind: &bpfkit_obj::ProgramSection,
-    btf_fd: Option<&OwnedFd>,
-    map_fd: &dyn Fn(usize) -> Option<(i32, u32)>,
     kernel: &mut KernelTypes<'_>,
-    externs: &Externs,
-    ops_targets: &[(String, struct_ops::OpsTarget)],
 ) -> Result<OwnedFd> {
+    let LoadShared { model, license, btf_fd, map_fd, externs, ops_targets } = *shared;
     if !p.core_relos.is_empty() {
         let local = model.btf.as_deref().ok_or_else(|| Error::Program {
             program: p.name.clone(),
@@ -487,10 +508,9 @@ fn load_program(
             }
         }
     }
+    let unresolved_externs = p.bind_maps_in_place(map_fd)?;
+    let fd_array = externs.patch(&p.name, &mut p.insns, &unresolved_externs)?;
     let fail = |why: String| Error::Program { program: p.name.clone(), why };
-    let mut bound = p.bind_maps_at(map_fd)?;
-    let fd_array = externs.patch(&p.name, &mut bound.insns, &bound.unresolved_externs)?;
-    let insns = bpfkit_obj::insn::encode_all(&bound.insns);
     let ops_target = ops_targets.iter().find(|(name, _)| *name == p.name).map(|(_, t)| t);
     let target = if target::needs_btf_target(kind) {
         Some(target::resolve(&p.name, kind, &*kernel.live()?)?)
@@ -506,23 +526,9 @@ fn load_program(
         Some(t) if kind.prog_type == bpfkit_obj::ProgramType::STRUCT_OPS => t.member_index,
         _ => kind.expected_attach_type.map_or(0, |t| t.0),
     };
-    let license = CString::new(model.license.as_str()).map_err(|_| fail("license string contains NUL".into()))?;
-    let (func_info, line_info): (Vec<bpf_func_info>, Vec<bpf_line_info>) = if btf_fd.is_some() {
-        (
-            p.func_info.iter().map(|f| bpf_func_info { insn_off: f.insn_off, type_id: f.type_id }).collect(),
-            p.line_info
-                .iter()
-                .map(|l| bpf_line_info {
-                    insn_off: l.insn_off,
-                    file_name_off: l.file_name_off,
-                    line_off: l.line_off,
-                    line_col: l.line_col,
-                })
-                .collect(),
-        )
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    // Without the object's BTF the kernel takes no function or line info.
+    let (func_info, line_info) =
+        if btf_fd.is_some() { (&p.func_info[..], &p.line_info[..]) } else { (&[][..], &[][..]) };
     let mut prog_flags = 0;
     if kind.sleepable {
         prog_flags |= BPF_F_SLEEPABLE;
@@ -534,13 +540,13 @@ fn load_program(
         prog_type: kind.prog_type.0,
         expected_attach_type,
         name: &p.name,
-        insns: &insns,
-        license: &license,
+        insns: &p.insns,
+        license,
         kern_version: model.kernel_version.unwrap_or(0),
         prog_flags,
         prog_btf_fd: btf_fd.map(|fd| fd.as_fd()),
-        func_info: &func_info,
-        line_info: &line_info,
+        func_info,
+        line_info,
         attach_btf_id: target.as_ref().map_or(0, |t| t.id),
         attach_btf_obj_fd: target.as_ref().and_then(|t| t.module.as_ref()).map(|m| m.fd.as_fd()),
         attach_prog_fd: None,

@@ -1,6 +1,7 @@
 //! A map the kernel created for a loaded object: element operations by bytes or by [`Pod`]
 //! types, per-CPU values, key iteration, pinning, and ring buffer consumers.
 
+use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
@@ -193,9 +194,13 @@ impl Map {
 
     /// Pins the map at `path` in a bpffs.
     pub fn pin(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let c = path_cstring(path)?;
-        sys::obj_pin(self.fd.as_fd(), &c).map_err(|e| {
+        self.pin_at(&path_cstring(path.as_ref())?)
+    }
+
+    /// [`Map::pin`] at a path already in the kernel's form.
+    pub(crate) fn pin_at(&self, path: &CStr) -> Result<()> {
+        sys::obj_pin(self.fd.as_fd(), path).map_err(|e| {
+            let path = crate::pin::as_path(path);
             let hint = crate::pin::hint(path, &e);
             Error::sys(format!("map {}: pin at {}{hint}", self.name, path.display()), e)
         })

@@ -2,7 +2,7 @@
 //! `LIBBPF_PIN_BY_NAME` maps live at `<pin root>/<map name>` (default root `/sys/fs/bpf`) and are
 //! reused by the next load when their definition matches.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString, OsStr};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -20,6 +20,30 @@ pub(crate) fn path_cstring(path: &Path) -> Result<CString> {
             io::Error::new(io::ErrorKind::InvalidInput, "contains a NUL byte"),
         )
     })
+}
+
+/// `<root>/<name>` as the C string the kernel takes, built in one allocation (`Path::join`
+/// and a conversion take three): what a `LIBBPF_PIN_BY_NAME` map is pinned at and reused from.
+pub(crate) fn pin_path(root: &Path, name: &str) -> Result<CString> {
+    let root = root.as_os_str().as_bytes();
+    let mut bytes = Vec::with_capacity(root.len() + name.len() + 2);
+    bytes.extend_from_slice(root);
+    if !root.is_empty() && !root.ends_with(b"/") {
+        bytes.push(b'/');
+    }
+    bytes.extend_from_slice(name.as_bytes());
+    CString::new(bytes).map_err(|_| {
+        let shown = Path::new(OsStr::from_bytes(root)).join(name);
+        Error::sys(
+            format!("pin path {}", shown.display()),
+            io::Error::new(io::ErrorKind::InvalidInput, "contains a NUL byte"),
+        )
+    })
+}
+
+/// The path a C string names, to show in messages.
+pub(crate) fn as_path(path: &CStr) -> &Path {
+    Path::new(OsStr::from_bytes(path.to_bytes()))
 }
 
 /// Why pinning at `path` may have failed, when the error suggests the directory is not on a

@@ -4,6 +4,9 @@ use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
+use bpfkit_obj::insn::Insn;
+use bpfkit_obj::{FuncInfo, LineInfo};
+
 use super::uapi::{self, bpf_func_info, bpf_line_info};
 use super::{bpf, bpf_fd, object_name, ptr_u64, zeroed_attr};
 
@@ -16,8 +19,9 @@ pub struct ProgLoad<'a> {
     pub expected_attach_type: u32,
     /// Name the kernel shows (at most 15 bytes are kept).
     pub name: &'a str,
-    /// Instructions, 8 bytes each, in the kernel's byte order.
-    pub insns: &'a [u8],
+    /// Instructions; on a little-endian host the kernel reads them where they are (an
+    /// [`Insn`] has `struct bpf_insn`'s layout there), on a big-endian one from a copy.
+    pub insns: &'a [Insn],
     /// License string (`GPL` unlocks GPL-only helpers).
     pub license: &'a CStr,
     /// Kernel version (only very old kernels check it for kprobes).
@@ -26,10 +30,10 @@ pub struct ProgLoad<'a> {
     pub prog_flags: u32,
     /// The object's BTF, required with func_info/line_info.
     pub prog_btf_fd: Option<BorrowedFd<'a>>,
-    /// Function boundaries and their BTF FUNC types.
-    pub func_info: &'a [bpf_func_info],
-    /// Source lines.
-    pub line_info: &'a [bpf_line_info],
+    /// Function boundaries (instruction indexes) and their BTF FUNC types.
+    pub func_info: &'a [FuncInfo],
+    /// Source lines (instruction indexes).
+    pub line_info: &'a [LineInfo],
     /// BTF id of the attach target (fentry/fexit/tp_btf/lsm/iter/struct_ops/freplace).
     pub attach_btf_id: u32,
     /// BTF object holding the target: a module's BTF fd (`None`: vmlinux).
@@ -46,15 +50,24 @@ pub struct ProgLoad<'a> {
 /// On success also returns the size the complete log needed (kernels since 6.4 report it; 0
 /// otherwise), so a caller can size the buffer of a retry exactly.
 pub fn prog_load(p: &ProgLoad<'_>, log_level: u32, log: &mut [u8]) -> (io::Result<OwnedFd>, u32) {
-    if p.insns.len() % 8 != 0 {
-        return (Err(io::Error::new(io::ErrorKind::InvalidInput, "instruction bytes not a multiple of 8")), 0);
-    }
+    // `struct bpf_insn` is 8 bytes, code, the register bitfields, off and imm, in host order:
+    // on a little-endian host exactly `Insn` (destination in the low nibble).
+    const _: () = assert!(std::mem::size_of::<Insn>() == 8 && std::mem::align_of::<Insn>() <= 8);
+    // The records the kernel reads are the object model's own (`repr(C)`, the same fields).
+    const _: () = assert!(std::mem::size_of::<FuncInfo>() == std::mem::size_of::<bpf_func_info>());
+    const _: () = assert!(std::mem::size_of::<LineInfo>() == std::mem::size_of::<bpf_line_info>());
+    #[cfg(target_endian = "big")]
+    let native = bpfkit_obj::insn::encode_all(p.insns, bpfkit_obj::Endian::Big);
+    #[cfg(target_endian = "big")]
+    let insns_ptr = ptr_u64(native.as_ptr());
+    #[cfg(target_endian = "little")]
+    let insns_ptr = ptr_u64(p.insns.as_ptr());
     let count = |n: usize, what: &str| {
         u32::try_from(n).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("too many {what}")))
     };
     let counts = (|| {
         Ok::<_, io::Error>((
-            count(p.insns.len() / 8, "instructions")?,
+            count(p.insns.len(), "instructions")?,
             count(p.func_info.len(), "func_info records")?,
             count(p.line_info.len(), "line_info records")?,
             count(log.len(), "log bytes")?,
@@ -71,7 +84,7 @@ pub fn prog_load(p: &ProgLoad<'_>, log_level: u32, log: &mut [u8]) -> (io::Resul
     a.expected_attach_type = p.expected_attach_type;
     a.prog_name = object_name(p.name);
     a.insn_cnt = insn_cnt;
-    a.insns = ptr_u64(p.insns.as_ptr());
+    a.insns = insns_ptr;
     a.license = ptr_u64(p.license.as_ptr());
     a.kern_version = p.kern_version;
     a.prog_flags = p.prog_flags;
