@@ -34,6 +34,12 @@ impl RecordOffsets {
         }
     }
 
+    /// The table of `starts` as they are (plain `u32`s, no copy): for a small blob, where
+    /// the compact form would save a few hundred bytes at the price of an allocation.
+    pub(crate) fn from_starts(starts: Vec<u32>) -> RecordOffsets {
+        RecordOffsets { bases: Vec::new(), words: Vec::new(), full: Some(starts) }
+    }
+
     /// Number of records.
     #[inline]
     pub(crate) fn len(&self) -> usize {

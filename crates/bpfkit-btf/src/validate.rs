@@ -203,10 +203,15 @@ impl Walk<'_> {
     /// The checking walk's result as a [`Walked`], claiming nothing about name order.
     fn checked(&self) -> Result<Walked> {
         let starts = self.locate_fault()?;
-        let mut offsets = RecordOffsets::with_capacity(starts.len());
-        offsets.extend(&starts);
         let kinds =
             starts.iter().map(|&at| Info::decode(self.endian.read_u32(self.types, at as usize + 4)).kind).collect();
+        let offsets = if self.types.len() <= SMALL_TYPES {
+            RecordOffsets::from_starts(starts)
+        } else {
+            let mut offsets = RecordOffsets::with_capacity(starts.len());
+            offsets.extend(&starts);
+            offsets
+        };
         Ok(Walked { offsets, kinds, name_ordered: false })
     }
 

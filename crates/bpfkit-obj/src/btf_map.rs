@@ -44,35 +44,36 @@ pub(crate) fn parse(btf: &Btf, map: &str, def_type: TypeId, inner_allowed: bool)
     let mut out = BtfMapDef { def: MapDef::default(), inner: None, values_offset: None };
     let (mut key_size, mut value_size) = (None, None);
     for member in members {
-        let name = btf.str_at(member.name_off).map_err(btf_err)?;
-        let field = |why: String| ObjError::map(map, format!("field {name}: {why}"));
+        // Compared as bytes: a name that is not one of these is an error whatever it holds.
+        let name = btf.str_bytes_at(member.name_off).map_err(btf_err)?;
+        let field = |why: String| ObjError::map(map, format!("field {}: {why}", String::from_utf8_lossy(name)));
         match name {
-            "type" => out.def.map_type = MapType(uint(btf, member.ty).map_err(field)?),
-            "max_entries" => out.def.max_entries = uint(btf, member.ty).map_err(field)?,
-            "map_flags" => out.def.map_flags = uint(btf, member.ty).map_err(field)?,
-            "numa_node" => out.def.numa_node = uint(btf, member.ty).map_err(field)?,
+            b"type" => out.def.map_type = MapType(uint(btf, member.ty).map_err(field)?),
+            b"max_entries" => out.def.max_entries = uint(btf, member.ty).map_err(field)?,
+            b"map_flags" => out.def.map_flags = uint(btf, member.ty).map_err(field)?,
+            b"numa_node" => out.def.numa_node = uint(btf, member.ty).map_err(field)?,
             // The one 64-bit field: `__uint` or `__ulong`, as libbpf reads it.
-            "map_extra" => out.def.map_extra = ulong(btf, member.ty).map_err(field)?,
-            "key_size" => key_size = Some(uint(btf, member.ty).map_err(field)?),
-            "value_size" => value_size = Some(uint(btf, member.ty).map_err(field)?),
-            "pinning" => {
+            b"map_extra" => out.def.map_extra = ulong(btf, member.ty).map_err(field)?,
+            b"key_size" => key_size = Some(uint(btf, member.ty).map_err(field)?),
+            b"value_size" => value_size = Some(uint(btf, member.ty).map_err(field)?),
+            b"pinning" => {
                 out.def.pinning = match uint(btf, member.ty).map_err(field)? {
                     0 => Pinning::None,
                     PIN_BY_NAME => Pinning::ByName,
                     other => return Err(field(format!("unknown pinning mode {other} (0 = none, 1 = by name)"))),
                 }
             }
-            "key" => {
+            b"key" => {
                 let (ty, size) = pointee(btf, member.ty).map_err(field)?;
                 out.def.btf_key_type = Some(ty);
                 agree(map, "key", &mut key_size, size)?;
             }
-            "value" => {
+            b"value" => {
                 let (ty, size) = pointee(btf, member.ty).map_err(field)?;
                 out.def.btf_value_type = Some(ty);
                 agree(map, "value", &mut value_size, size)?;
             }
-            "values" => {
+            b"values" => {
                 if !inner_allowed {
                     return Err(field("an inner map cannot have `values` itself".into()));
                 }
@@ -96,7 +97,10 @@ pub(crate) fn parse(btf: &Btf, map: &str, def_type: TypeId, inner_allowed: bool)
                 // The value of map-in-map and program arrays is an fd.
                 agree(map, "value", &mut value_size, 4)?;
             }
-            other => return Err(ObjError::map(map, format!("unknown field {other:?} in the definition"))),
+            other => {
+                let other = String::from_utf8_lossy(other);
+                return Err(ObjError::map(map, format!("unknown field {other:?} in the definition")));
+            }
         }
     }
     if out.def.map_type == MapType::UNSPEC {

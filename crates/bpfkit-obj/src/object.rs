@@ -868,7 +868,10 @@ impl<'d> Parser<'d> {
         data_map: &MapPlaces,
         kconfig: &KconfigSlots,
     ) -> Result<Vec<CodeSection>> {
-        let indexes: Vec<usize> = self.sections_with(|r| *r == Role::Code).collect();
+        // An empty code section (clang's `.text` when every function has a section of its own)
+        // holds nothing to call or load: it is left out.
+        let empty = |i: usize| self.file.section_by_index(object::SectionIndex(i)).is_ok_and(|s| s.size() == 0);
+        let indexes: Vec<usize> = self.sections_with(|r| *r == Role::Code).filter(|&i| !empty(i)).collect();
         // ELF section index -> position in the output.
         let mut position = vec![None; self.roles.len()];
         for (pos, &i) in indexes.iter().enumerate() {
