@@ -44,6 +44,7 @@ mod endian;
 mod equiv;
 mod error;
 mod flavour;
+pub mod gzip;
 mod header;
 mod kind;
 mod layout;

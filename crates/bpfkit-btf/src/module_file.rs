@@ -38,7 +38,7 @@ impl Compression {
             Compression::Xz
         } else if data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             Compression::Zstd
-        } else if data.starts_with(&[0x1f, 0x8b]) {
+        } else if data.starts_with(&crate::gzip::MAGIC) {
             Compression::Gzip
         } else {
             Compression::None
@@ -84,7 +84,9 @@ pub fn decompress(data: Vec<u8>) -> Result<Vec<u8>> {
                 .map_err(|e| BtfError::Decompress(format!("zstd: {e}")))?;
             bounded_read(decoder).map_err(|e| what(e, "zstd"))
         }
-        Compression::Gzip => bounded_read(flate2::read::GzDecoder::new(data.as_slice())).map_err(|e| what(e, "gzip")),
+        Compression::Gzip => {
+            crate::gzip::decompress(&data, MAX_MODULE_SIZE).map_err(|e| BtfError::Decompress(format!("gzip: {e}")))
+        }
     }
 }
 

@@ -6,7 +6,6 @@
 //! checked), and `char[N]` strings.
 
 use std::collections::HashMap;
-use std::io::Read;
 
 use bpfkit_btf::{Btf, TypeDetails, TypeId};
 
@@ -52,12 +51,16 @@ pub(crate) fn running_config() -> Result<HashMap<String, String>, String> {
     CONFIG.get_or_init(read_running_config).clone()
 }
 
+/// The most a kernel configuration may decompress to (a full one is about 300 KiB).
+const MAX_CONFIG_SIZE: usize = 64 << 20;
+
 fn read_running_config() -> Result<HashMap<String, String>, String> {
     let mut tried = Vec::new();
-    match std::fs::File::open("/proc/config.gz") {
-        Ok(f) => {
-            let mut text = String::new();
-            flate2::read::GzDecoder::new(f).read_to_string(&mut text).map_err(|e| format!("/proc/config.gz: {e}"))?;
+    match std::fs::read("/proc/config.gz") {
+        Ok(gz) => {
+            let text =
+                bpfkit_btf::gzip::decompress(&gz, MAX_CONFIG_SIZE).map_err(|e| format!("/proc/config.gz: {e}"))?;
+            let text = String::from_utf8(text).map_err(|e| format!("/proc/config.gz: not UTF-8 text: {e}"))?;
             return Ok(parse_config(&text));
         }
         Err(e) => tried.push(format!("/proc/config.gz: {e}")),
