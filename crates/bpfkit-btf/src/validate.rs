@@ -14,6 +14,8 @@
 //! When something is malformed or out of range, a second, slower walk finds the exact record and
 //! field to report.
 
+use std::cell::Cell;
+
 use crate::bytes::prefetch;
 use crate::endian::Endian;
 use crate::error::{BtfError, Result, TypeFault};
@@ -84,7 +86,8 @@ pub(crate) struct Walked {
     pub name_ordered: bool,
 }
 
-/// Type sections up to this many bytes take the checking walk (see [`Walk::run`]): measured
+/// Type sections up to this many bytes take the checking walk in a thread that has no batch
+/// buffers for the fast walk yet (see [`Walk::run`]): measured
 /// on real objects' BTF, it costs about 3 instructions a byte more than the fast walk, whose
 /// fixed cost in a fresh thread is about 5,000 (so 700 bytes of types walk 4,300 instructions
 /// cheaper this way, 2.3 KiB about 1,500 dearer).
@@ -150,7 +153,9 @@ impl Progress {
 
 thread_local! {
     /// The [`Progress`] of this thread's last walk, reused by the next one.
-    static SPARE_PROGRESS: std::cell::Cell<Option<Box<Progress>>> = const { std::cell::Cell::new(None) };
+    static SPARE_PROGRESS: Cell<Option<Box<Progress>>> = const { Cell::new(None) };
+    /// Whether this thread has made a [`Progress`] (kept in `SPARE_PROGRESS` between walks).
+    static HAS_SPARE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// How many records the name order check runs behind the walk (see [`Progress::lagging`]).
@@ -178,10 +183,17 @@ impl Walk<'_> {
     /// whether the walk proved the types to be in name order (see [`Walked::name_ordered`]).
     pub(crate) fn run(&self) -> Result<Walked> {
         let fast = match self.endian {
-            // A small blob (a small object's own BTF) is done by the checking walk before the
-            // fast one has its batch buffers ready (5 KiB cleared the first time in a thread).
-            Endian::Little if self.types.len() <= SMALL_TYPES => return self.checked(),
-            Endian::Little => self.fast::<Le>(),
+            Endian::Little => {
+                // The fast walk's batch buffers are kept per thread; until a thread has them (5 KiB
+                // to clear), a small blob (a small object's own BTF) is done sooner by the
+                // checking walk. (`try_with`: during thread teardown there is no spare.)
+                // (`HAS_SPARE` first: touching the spare itself registers its destructor.)
+                if self.types.len() <= SMALL_TYPES && !HAS_SPARE.with(Cell::get) {
+                    return self.checked();
+                }
+                let spare = SPARE_PROGRESS.try_with(|spare| spare.take()).ok().flatten();
+                self.fast::<Le>(spare)
+            }
             // Big-endian BTF (objects built for s390x) is rare: the checking walk serves it, so
             // that the specialised walk is compiled for one byte order only (17 KiB of code).
             Endian::Big => return self.checked(),
@@ -224,14 +236,15 @@ impl Walk<'_> {
     /// starts out also checking the name order (sorted BTF is walked to the end that way); at
     /// the first pair of names it cannot prove in order, it continues without that check.
     #[inline(never)]
-    fn fast<B: ByteOrder>(&self) -> Option<Walked> {
-        // The batch buffers (5 KiB) are kept per thread between walks: clearing them for every
-        // parse would cost more than walking a small object's whole BTF.
-        // (`try_with`: during thread teardown there is no spare, and a fresh one is used.)
-        let spare = SPARE_PROGRESS.try_with(|spare| spare.take()).ok().flatten();
+    fn fast<B: ByteOrder>(&self, spare: Option<Box<Progress>>) -> Option<Walked> {
+        // The batch buffers (5 KiB) are kept per thread between walks (`spare`: this thread's,
+        // if it has them): clearing them for every parse would cost more than walking a small
+        // object's whole BTF.
         let mut p = spare.unwrap_or_else(Progress::boxed);
         let walked = self.fast_in::<B>(&mut p);
-        let _ = SPARE_PROGRESS.try_with(|spare| spare.set(Some(p)));
+        if SPARE_PROGRESS.try_with(|spare| spare.set(Some(p))).is_ok() {
+            HAS_SPARE.with(|has| has.set(true));
+        }
         walked
     }
 
@@ -686,7 +699,7 @@ mod tests {
         };
         // What the parse runs: the hot walk for little-endian BTF, the checking walk for big.
         let fast = match header.endian {
-            Endian::Little => walk.fast::<Le>(),
+            Endian::Little => walk.fast::<Le>(None),
             Endian::Big => walk.checked().ok(),
         };
         Some((fast, walk.locate_fault()))
