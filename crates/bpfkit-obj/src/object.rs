@@ -878,6 +878,7 @@ impl<'d> Parser<'d> {
             position[i] = Some(pos);
         }
         let mut out = Vec::with_capacity(indexes.len());
+        let mut scratch = Vec::with_capacity(16);
         for &index in &indexes {
             let name = self.section_name(index).to_owned();
             let section = self
@@ -913,13 +914,18 @@ impl<'d> Parser<'d> {
                 }
                 funcs.push(Func { name: sym.name.to_owned(), start, len, global: sym.global });
             }
-            let mut relocs = Vec::with_capacity(16);
+            // Gathered in one buffer for all sections, then moved into a table of their exact
+            // size: an object has a table per section, and most sections have few entries.
+            scratch.clear();
             for (offset, reloc) in section.relocations() {
                 let raw = self.code_reloc(&name, &insns, offset, &reloc, map_at, data_map, kconfig, &position)?;
-                relocs.push(((offset / 8) as usize, raw));
+                scratch.push(((offset / 8) as usize, raw));
             }
             // By instruction (clang writes them in order); one instruction has at most one.
-            crate::sort::sort_by_key(&mut relocs, |&(at, _)| at as u128);
+            crate::sort::sort_by_key(&mut scratch, |&(at, _)| at as u128);
+            // (Not `mem::take`: the buffer stays for the next section, the table gets its size.)
+            let mut relocs: Vec<(usize, RawReloc)> = Vec::with_capacity(scratch.len());
+            relocs.append(&mut scratch);
             if let Some(pair) = relocs.windows(2).find(|pair| pair[0].0 == pair[1].0) {
                 let offset = pair[0].0 as u64 * 8;
                 return Err(ObjError::Reloc {

@@ -135,7 +135,8 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
     let mut ops: Vec<(usize, struct_ops::KernelOps)> = Vec::new();
     // Where each struct_ops program attaches: (program, target), a few per map.
     let mut ops_targets: Vec<(String, struct_ops::OpsTarget)> = Vec::new();
-    for (i, m) in model.maps.iter().enumerate() {
+    for i in 0..model.maps.len() {
+        let m = &model.maps[i];
         if let (MapKind::StructOps { type_name, .. }, true) = (&m.kind, m.autocreate) {
             let registry = kernel.live()?;
             let k = struct_ops::find(&registry, &m.name, type_name)?;
@@ -157,7 +158,9 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
             Pinning::ByName => Some(crate::pin::pin_path(pin_root, &m.name)?),
             Pinning::None => None,
         };
-        maps.push(Some(create_map(m, btf_fd.as_ref(), pin_path.as_deref())?));
+        // The name moves to the created map (the model's is not needed again: see `map_name`).
+        let name = std::mem::take(&mut model.maps[i].name);
+        maps.push(Some(create_map(&model.maps[i], name, btf_fd.as_ref(), pin_path.as_deref())?));
         if let Some(path) = pin_path {
             pin_paths.push((i, path));
         }
@@ -170,7 +173,7 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
         }
         for slot in &m.slots {
             let inner = find_created(&model, &maps, &slot.target).ok_or_else(|| Error::MapCreate {
-                map: m.name.clone(),
+                map: outer.name().to_owned(),
                 source: std::io::Error::from_raw_os_error(libc::ENOENT),
                 hint: format!(" (slot {} names map {}, which was not created)", slot.slot, slot.target),
             })?;
@@ -257,7 +260,7 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
         };
         let def = MapDef { value_size: k.wrapper_size, map_flags: flags, ..m.def.clone() };
         let fd = MapFd::create(&params).map_err(|e| map_error(&m.name, e, &def))?;
-        let map = Map { struct_ops: Some(StructOpsValue { link, value }), ..Map::created(m, fd) };
+        let map = Map { struct_ops: Some(StructOpsValue { link, value }), ..Map::created(m.name.clone(), &m.kind, fd) };
         // A link map takes its value now and registers when the link is made; a plain one
         // registers when its value is written (at attach).
         if link {
@@ -273,7 +276,7 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
         }
         for slot in &m.slots {
             let fd = program_fd(&slot.target).ok_or_else(|| Error::MapOp {
-                map: m.name.clone(),
+                map: array.name().to_owned(),
                 op: "initialise",
                 source: std::io::Error::other(format!(
                     "slot {} names program {}, which was not loaded",
@@ -300,9 +303,19 @@ pub(crate) struct LoadedProgram {
     pub fd: OwnedFd,
 }
 
+/// The created map named `name` (a created map holds its name; the model keeps those of the
+/// maps not created).
 fn find_created<'a>(model: &bpfkit_obj::Object, maps: &'a [Option<Map>], name: &str) -> Option<&'a Map> {
-    let index = model.maps.iter().position(|m| m.name == name)?;
+    let index = (0..model.maps.len()).find(|&i| map_name(model, maps, i) == name)?;
     maps.get(index)?.as_ref()
+}
+
+/// The name of map `i` of `model`, wherever it is now.
+fn map_name<'a>(model: &'a bpfkit_obj::Object, maps: &'a [Option<Map>], i: usize) -> &'a str {
+    match maps.get(i).and_then(Option::as_ref) {
+        Some(created) => created.name(),
+        None => model.maps.get(i).map_or("", |m| m.name.as_str()),
+    }
 }
 
 /// `BPF_BTF_LOAD` of the object's fixed-up BTF; `None` for objects without BTF, and for
@@ -359,9 +372,10 @@ fn map_error(name: &str, source: std::io::Error, def: &MapDef) -> Error {
 }
 
 /// Creates map `m`, or reuses the one pinned at `pin_path` when its definition matches.
-fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_path: Option<&CStr>) -> Result<Map> {
+/// `name` is the map's (moved out of `m`).
+fn create_map(m: &bpfkit_obj::Map, name: String, btf_fd: Option<&OwnedFd>, pin_path: Option<&CStr>) -> Result<Map> {
     if let Some(why) = m.def.unloadable() {
-        return Err(Error::MapDefinition { map: m.name.clone(), why });
+        return Err(Error::MapDefinition { map: name, why });
     }
     let mut def = m.def.clone();
     // A perf event array without a size gets one slot per possible CPU, as libbpf sizes it.
@@ -376,7 +390,7 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_path: Option<&C
     }
     let def = &def;
     if let Some(path) = pin_path {
-        if let Some(map) = reuse_pinned(m, def, path)? {
+        if let Some(map) = reuse_pinned(m, &name, def, path)? {
             return Ok(map);
         }
     }
@@ -386,18 +400,18 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_path: Option<&C
             let inner_name = format!("{}.inner", m.kernel_name.get(..9).unwrap_or(&m.kernel_name));
             Some(
                 MapFd::create(&create_params(inner_def, &inner_name, None))
-                    .map_err(|e| map_error(&format!("{} (inner map template)", m.name), e, inner_def))?,
+                    .map_err(|e| map_error(&format!("{name} (inner map template)"), e, inner_def))?,
             )
         }
         None => None,
     };
     let mut params = create_params(def, m.kernel_name.as_str(), btf_fd);
     params.inner_map_fd = inner.as_ref().map(|fd| fd.as_fd());
-    let fd = MapFd::create(&params).map_err(|e| map_error(&m.name, e, def))?;
+    let fd = MapFd::create(&params).map_err(|e| map_error(&name, e, def))?;
     drop(inner);
-    let mut map = Map::created(m, fd);
+    let mut map = Map::created(name, &m.kind, fd);
     if def.map_type == MapType::ARENA {
-        let memory = crate::arena::map(&m.name, &map.fd, def, &m.data)?;
+        let memory = crate::arena::map(&map.name, &map.fd, def, &m.data)?;
         map.data_base = memory.data_offset;
         map.mmap = Some(memory.mmap);
     }
@@ -405,7 +419,7 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_path: Option<&C
         let key = 0u32.to_ne_bytes();
         if m.data.len() != map.fd.value_size() as usize {
             return Err(Error::MapCreate {
-                map: m.name.clone(),
+                map: map.name.clone(),
                 source: std::io::Error::from_raw_os_error(libc::EINVAL),
                 hint: format!(" (initial data is {} bytes, the value {})", m.data.len(), map.fd.value_size()),
             });
@@ -413,12 +427,12 @@ fn create_map(m: &bpfkit_obj::Map, btf_fd: Option<&OwnedFd>, pin_path: Option<&C
         map.update(&key, &m.data, BPF_ANY)?;
         let rodata = matches!(kind, bpfkit_obj::DataKind::Rodata | bpfkit_obj::DataKind::Kconfig);
         if rodata {
-            map.fd.freeze().map_err(|source| Error::MapOp { map: m.name.clone(), op: "freeze", source })?;
+            map.fd.freeze().map_err(|source| Error::MapOp { map: map.name.clone(), op: "freeze", source })?;
         }
         if def.map_flags & BPF_F_MMAPABLE != 0 {
             let len = (map.fd.value_size() as usize).div_ceil(page_size()).max(1) * page_size();
             let mapping = MapMmap::new(map.fd.as_fd(), len, 0, !rodata).map_err(|source| Error::MapOp {
-                map: m.name.clone(),
+                map: map.name.clone(),
                 op: "mmap",
                 source,
             })?;
@@ -447,19 +461,19 @@ fn create_params<'a>(def: &MapDef, name: &'a str, btf_fd: Option<&'a OwnedFd>) -
 }
 
 /// A map pinned at `path` by an earlier load, if there is one and it matches the definition.
-fn reuse_pinned(m: &bpfkit_obj::Map, d: &MapDef, c: &CStr) -> Result<Option<Map>> {
+fn reuse_pinned(m: &bpfkit_obj::Map, name: &str, d: &MapDef, c: &CStr) -> Result<Option<Map>> {
     let path = crate::pin::as_path(c);
     let fd = match sys::obj_get(c) {
         Ok(fd) => fd,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
-        Err(e) => return Err(Error::sys(format!("map {}: open pinned {}", m.name, path.display()), e)),
+        Err(e) => return Err(Error::sys(format!("map {}: open pinned {}", name, path.display()), e)),
     };
-    let fd = MapFd::from_fd(fd).map_err(|e| Error::sys(format!("map {}: pinned {}", m.name, path.display()), e))?;
+    let fd = MapFd::from_fd(fd).map_err(|e| Error::sys(format!("map {}: pinned {}", name, path.display()), e))?;
     let theirs = (fd.map_type(), fd.key_size(), fd.value_size(), fd.max_entries(), fd.map_flags());
     let ours = (d.map_type.0, d.key_size, d.value_size, d.max_entries, d.map_flags);
     if theirs != ours {
         return Err(Error::MapCreate {
-            map: m.name.clone(),
+            map: name.to_owned(),
             source: std::io::Error::from_raw_os_error(libc::EEXIST),
             hint: format!(
                 " (the map pinned at {} differs: (type, key, value, entries, flags) {theirs:?} there, {ours:?} here)",
@@ -467,7 +481,7 @@ fn reuse_pinned(m: &bpfkit_obj::Map, d: &MapDef, c: &CStr) -> Result<Option<Map>
             ),
         });
     }
-    Ok(Some(Map { reused: true, ..Map::created(m, fd) }))
+    Ok(Some(Map { reused: true, ..Map::created(name.to_owned(), &m.kind, fd) }))
 }
 
 /// The verifier log in `buf` up to its NUL.

@@ -49,16 +49,8 @@ pub(crate) struct StructOpsValue {
 
 impl Map {
     /// Map `m` of the object, just created (or reused) as `fd`: no mapping, no struct_ops value.
-    pub(crate) fn created(m: &bpfkit_obj::Map, fd: MapFd) -> Map {
-        Map {
-            name: m.name.clone(),
-            kind: m.kind.clone(),
-            fd,
-            mmap: None,
-            data_base: 0,
-            reused: false,
-            struct_ops: None,
-        }
+    pub(crate) fn created(name: String, kind: &MapKind, fd: MapFd) -> Map {
+        Map { name, kind: kind.clone(), fd, mmap: None, data_base: 0, reused: false, struct_ops: None }
     }
 
     /// The name in the object (`counts`, `.rodata`).
