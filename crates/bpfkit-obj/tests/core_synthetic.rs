@@ -293,3 +293,22 @@ fn flavoured_target_types_are_candidates_too() {
         matches!(&outcome, Outcome::Applied { target: Some((Origin::Module(m), tid)), .. } if m == "mod_a" && *tid == id)
     );
 }
+
+#[test]
+fn resolutions_describe_the_local_access_path() {
+    let l = local(|_, _| {});
+    let mut cache = CandidateCache::new();
+    // A field (byte offset, bit remainder), an enumerator and a type, as libbpf prints specs.
+    // (kind, type, access, the instruction's value as clang wrote it, the path.)
+    for (kind, ty, access, orig, want) in [
+        (0, "task___v2", "0:0", 0, "struct task___v2.pid (0:0 @ offset 0)"),
+        (0, "task___v2", "0:2", 8, "struct task___v2.flags (0:2 @ offset 8)"),
+        (10, "e", "1", 1, "enum e::BIG (1)"),
+        (8, "arr", "0", 1, "struct arr"),
+    ] {
+        let mut prog = program(&l, alu(orig), kind, ty, access);
+        let out = core::relocate(&mut prog, &l.btf, &target(), &mut cache).unwrap();
+        let id = l.ids[ty];
+        assert_eq!(out[0].local, format!("{} [{id}] {want}", out[0].kind), "{ty} {access}");
+    }
+}

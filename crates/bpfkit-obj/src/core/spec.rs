@@ -151,7 +151,8 @@ impl fmt::Display for Spec<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let root = self.btf.type_by_id(self.root_type_id);
         let (kind, name) = match &root {
-            Ok(t) => (t.kind().to_string().to_lowercase(), t.name().unwrap_or("?")),
+            // Kind names are ASCII (`STRUCT`): lowercased without Unicode's case tables.
+            Ok(t) => (t.kind().to_string().to_ascii_lowercase(), t.name().unwrap_or("?")),
             Err(_) => ("?".into(), "?"),
         };
         write!(f, "[{}] {kind} {}", self.root_type_id, if name.is_empty() { "<anon>" } else { name })?;
@@ -171,8 +172,10 @@ impl fmt::Display for Spec<'_> {
                 }
             }
         }
-        let raw: Vec<String> = self.raw.iter().map(u32::to_string).collect();
-        write!(f, " ({}", raw.join(":"))?;
+        f.write_str(" (")?;
+        for (i, index) in self.raw.iter().enumerate() {
+            write!(f, "{}{index}", if i == 0 { "" } else { ":" })?;
+        }
         if self.kind.is_field() {
             write!(f, " @ offset {}", self.bit_offset / 8)?;
             if self.bit_offset % 8 != 0 {
