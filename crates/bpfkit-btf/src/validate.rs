@@ -186,11 +186,12 @@ impl Walk<'_> {
             Endian::Little => {
                 // The fast walk's batch buffers are kept per thread; until a thread has them (5 KiB
                 // to clear), a small blob (a small object's own BTF) is done sooner by the
-                // checking walk. (`try_with`: during thread teardown there is no spare.)
-                // (`HAS_SPARE` first: touching the spare itself registers its destructor.)
+                // checking walk. `HAS_SPARE` tells without touching the spare, which would
+                // register its destructor.
                 if self.types.len() <= SMALL_TYPES && !HAS_SPARE.with(Cell::get) {
                     return self.checked();
                 }
+                // (`try_with`: during thread teardown there is no spare, and a fresh one is used.)
                 let spare = SPARE_PROGRESS.try_with(|spare| spare.take()).ok().flatten();
                 self.fast::<Le>(spare)
             }
@@ -697,7 +698,8 @@ mod tests {
             first_str: 0,
             layout,
         };
-        // What the parse runs: the hot walk for little-endian BTF, the checking walk for big.
+        // The hot walk for little-endian BTF of any size (the parse takes it past `SMALL_TYPES`,
+        // or once the thread has its buffers), the checking walk for big.
         let fast = match header.endian {
             Endian::Little => walk.fast::<Le>(None),
             Endian::Big => walk.checked().ok(),

@@ -242,5 +242,6 @@ mod tests {
         assert_eq!(data_map_kernel_name("a_long_object_name", ".bss"), "a_long_o.bss");
         assert_eq!(data_map_kernel_name("obj", ".data.counters_of_things"), ".data.counters_");
         // One `_` per character the kernel refuses, multi-byte ones included.
+        assert_eq!(data_map_kernel_name("café", ".data"), "caf_.data");
     }
 }

@@ -111,12 +111,13 @@ pub(crate) fn load(mut model: bpfkit_obj::Object, options: &LoadOptions) -> Resu
     let mut kernel = KernelTypes::new(options.kernel_btf.as_deref());
     // Externs first: `.kconfig` values must be in place before its map is created.
     let mut used: HashSet<String> = HashSet::new();
-    // (Only an object that declares externs has programs that use them.)
-    let has_externs = !model.externs.is_empty();
-    for (i, _) in model.programs.iter().enumerate().filter(|(_, p)| p.autoload && has_externs) {
-        for target in model.program_relocs(i)? {
-            if let RelocTarget::Extern { name, .. } = target {
-                used.insert(name.clone());
+    // Only an object that declares externs has programs that use them.
+    if !model.externs.is_empty() {
+        for (i, _) in model.programs.iter().enumerate().filter(|(_, p)| p.autoload) {
+            for target in model.program_relocs(i)? {
+                if let RelocTarget::Extern { name, .. } = target {
+                    used.insert(name.clone());
+                }
             }
         }
     }
